@@ -1,0 +1,379 @@
+"""One check per requirement, each named for what it checks.
+
+A check drives a running server through Sessions and raises NonConformance when the model sees a
+deviation.  Stateless checks run Hypothesis examples on fresh connections; a server that died
+between examples is restarted first, so each example is judged on its own and a crash is pinned
+on the smallest input that causes it.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import strategies as st
+
+from conformance.launcher import Server
+from conformance.model import Transform
+from conformance.net import Stalled, pump
+from conformance.outcome import NonConformance
+from conformance.properties import Profile, falsify
+from conformance.session import Peer, Session
+from conformance.spec import Requirement, Spec
+
+
+@dataclass
+class Context:
+    spec: Spec
+    requirement: Requirement
+    server: Server
+    profile: Profile
+    seed: int | None = None
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.requirement.params
+
+    @property
+    def transform(self) -> Transform:
+        return Transform.of(self.spec)
+
+    def session(self, restart: bool = True) -> Session:
+        """A fresh session; for stateless examples, on a live server."""
+        if restart:
+            self.server.ensure_running()
+        return Session(self.server, self.spec, self.transform)
+
+    def falsify(self, body: Callable[[Any], None], strategy: Any, examples: list[Any]) -> None:
+        falsify(body, strategy, self.profile, examples, self.seed)
+
+
+# -- payloads -------------------------------------------------------------------------------
+
+
+def block(size: int, seed: int) -> bytes:
+    """`size` reproducible bytes over all 256 values: generated structure, not generated content
+    (Hypothesis draws the size and seed; megabytes of drawn bytes would be slow to shrink)."""
+    return random.Random(seed).randbytes(size)
+
+
+EDGES = [
+    bytes(range(256)),
+    b"abcdefghijklmnopqrstuvwxyz",
+    b"`{@[",  # the bytes just outside a-z and A-Z
+    b"\x00",
+    b"\x80",
+    b"\xff",
+    "straße ÄÖÜ é ß ﬁ".encode(),  # multi-byte UTF-8: str.upper() changes its length
+    b"hello world",
+]
+
+
+def payloads(max_size: int) -> st.SearchStrategy[bytes]:
+    return st.one_of(
+        st.binary(min_size=1, max_size=max_size),
+        st.builds(block, st.integers(1, max_size), st.integers(0, 2**16)),
+    )
+
+
+def round_trip(session: Session, data: bytes, name: str | None = None) -> Peer:
+    peer = session.connect(name)
+    peer.write(data)
+    session.replies(peer)
+    return peer
+
+
+# -- the checks ------------------------------------------------------------------------------
+
+
+def check_listen(ctx: Context) -> None:
+    """The runner has seen the server accept a connection; a client can connect again."""
+    with ctx.session(restart=False) as s:
+        s.connect()
+        s.quiet(s.peers)
+
+
+def check_transform(ctx: Context) -> None:
+    """Every byte comes back as its image under the transform."""
+
+    def body(data: bytes) -> None:
+        with ctx.session() as s:
+            round_trip(s, data)
+
+    ctx.falsify(body, payloads(ctx.params["max_size"]), EDGES)
+
+
+@dataclass(frozen=True)
+class StreamCase:
+    writes: tuple[bytes, ...]  # one client send() each
+    read_size: int  # bytes per client recv()
+    pause_reading: bool  # write everything before reading anything (backpressure)
+
+
+def _writes(p: dict[str, Any]) -> st.SearchStrategy[list[bytes]]:
+    one = st.one_of(
+        st.binary(min_size=1, max_size=64).map(lambda b: [b]),
+        st.builds(block, st.integers(1, p["max_write"]), st.integers(0, 2**16)).map(
+            lambda b: [b]
+        ),
+        st.binary(min_size=2, max_size=64).map(lambda b: [b[i : i + 1] for i in range(len(b))]),
+    )
+    big = st.one_of(st.just([]), st.builds(block, st.just(p["big_write"]), st.integers(0, 99)))
+    return st.tuples(st.lists(one, min_size=1, max_size=p["max_writes"]), big).map(
+        lambda case: [w for g in case[0] for w in g] + ([case[1]] if case[1] else [])
+    )
+
+
+def check_stream(ctx: Context) -> None:
+    """The reply stream is exactly the transformed request stream, whatever the fragmentation of
+    writes, the size of reads, and pauses in reading."""
+    p = ctx.params
+    strategy = st.builds(
+        StreamCase,
+        _writes(p).map(tuple),
+        st.sampled_from([65536, 4096, 500]),  # tiny reads change nothing the server sees
+        st.booleans(),
+    )
+
+    def body(case: StreamCase) -> None:
+        with ctx.session() as s:
+            peer = s.connect()
+            peer.conn.read_size = case.read_size
+            for w in case.writes:
+                peer.write(w)
+            if case.pause_reading:
+                peer.conn.reading = False
+                _push(s, peer, p["pause"])
+                peer.conn.reading = True
+            s.replies(peer, idle_timeout=s.timeouts.stall)
+            s.quiet([peer])
+
+    examples = [
+        StreamCase((b"hello ", b"world"), 65536, False),
+        StreamCase(tuple(bytes([b]) for b in b"abcxyz{}"), 500, False),
+        StreamCase((block(p["big_write"], 1),), 65536, True),
+        StreamCase(tuple(block(1000, i) for i in range(20)), 500, False),
+    ]
+    ctx.falsify(body, strategy, examples)
+
+
+def _push(s: Session, peer: Peer, seconds: float) -> None:
+    """Write without reading for up to `seconds` (a server may rightly stop reading meanwhile)."""
+    deadline = time.monotonic() + seconds
+    try:
+        pump([peer.conn], lambda: not peer.conn.outbox or time.monotonic() > deadline, seconds)
+    except Stalled:
+        pass
+    s.check([peer])
+
+
+def check_prompt(ctx: Context) -> None:
+    """Bytes are answered as they arrive: no waiting for a newline or a full buffer."""
+    no_newline = st.binary(min_size=1, max_size=ctx.params["max_size"]).map(
+        lambda b: b.replace(b"\n", b".").replace(b"\r", b".")
+    )
+
+    def body(data: bytes) -> None:
+        with ctx.session() as s:
+            peer = s.connect()
+            for chunk in (data, data[:1]):  # a second, short write on the same connection
+                peer.write(chunk)
+                s.replies(peer)
+
+    ctx.falsify(body, no_newline, [b"hello", b"x", b"no newline here"])
+
+
+def check_persist(ctx: Context) -> None:
+    """The server keeps the connection open across many writes and idle moments."""
+    p = ctx.params
+
+    def body(writes: list[bytes]) -> None:
+        with ctx.session() as s:
+            peer = s.connect()
+            for w in writes:
+                peer.write(w)
+                s.replies(peer)
+            s.quiet([peer])
+
+    strategy = st.lists(st.binary(min_size=1, max_size=32), min_size=2, max_size=p["writes"])
+    ctx.falsify(body, strategy, [[b"hello %d" % i for i in range(p["writes"])]])
+    # And a connection left idle for a while is still open and served.
+    with ctx.session() as s:
+        peer = round_trip(s, b"before a pause")
+        s.quiet([peer], p["linger"])
+        peer.write(b"after a pause")
+        s.replies(peer)
+
+
+@dataclass(frozen=True)
+class HalfCloseCase:
+    writes: tuple[bytes, ...]
+    read_first: bool  # read every reply before half-closing (else the server owes them all)
+
+
+def check_close_on_eof(ctx: Context) -> None:
+    """After the client's half-close, every owed reply arrives, then the server's EOF."""
+    size = ctx.params["max_size"]
+    strategy = st.builds(
+        HalfCloseCase,
+        st.lists(payloads(size), max_size=4).map(tuple),
+        st.booleans(),
+    )
+
+    def body(case: HalfCloseCase) -> None:
+        with ctx.session() as s:
+            peer = s.connect()
+            for w in case.writes:
+                peer.write(w)
+            if case.read_first:
+                s.replies(peer)
+            s.half_close(peer)
+            s.eof(peer)
+
+    examples = [
+        HalfCloseCase((b"hello",), False),
+        HalfCloseCase((), False),
+        HalfCloseCase((b"hello",), True),
+        HalfCloseCase((block(size, 7),), False),
+    ]
+    ctx.falsify(body, strategy, examples)
+
+
+RESETS = ("before-sending", "after-sending", "owed-large-reply", "after-half-close", "vanish")
+
+
+def check_survive_reset(ctx: Context) -> None:
+    """Clients that reset at any moment, or vanish unread, do not stop the server: a new client
+    is served after each.  (Clients disturbed while *connected* is `concurrent`'s business: an
+    iterative server is allowed to serve one client at a time.)"""
+    p = ctx.params
+
+    def body(kinds: list[str]) -> None:
+        with ctx.session() as s:
+            for i, kind in enumerate(kinds):
+                _reset_client(s, kind, f"r{i + 1}", p["big_reply"])
+                round_trip(s, b"still there? %d" % i, f"n{i + 1}")
+                s.peers[-1].conn.close()
+            time.sleep(0.05)  # a crash on the last reset takes a moment
+            round_trip(s, b"and now?", "last")
+            if not s.server.alive():
+                s.fail(f"the server {s.server.exit_status()} after client resets")
+
+    strategy = st.lists(st.sampled_from(RESETS), min_size=1, max_size=p["rounds"])
+    ctx.falsify(body, strategy, [list(RESETS)])
+
+
+def _reset_client(s: Session, kind: str, name: str, big: int) -> None:
+    peer = s.connect(name)
+    if kind == "before-sending":
+        pass
+    elif kind == "after-sending":
+        peer.write(b"reset right after this")
+        _push(s, peer, 0.05)
+    elif kind == "owed-large-reply":
+        peer.write(block(big, 3))
+        peer.conn.reading = False
+        _push(s, peer, 0.2)
+    elif kind == "after-half-close":
+        peer.write(b"half-closed, then reset")
+        s.half_close(peer)
+    elif kind == "vanish":  # writes and closes without reading: the kernel answers with RST
+        peer.write(b"nobody reads this reply " * 64)
+        _push(s, peer, 0.05)
+        peer.conn.close()
+        return
+    peer.reset()
+
+
+def check_many_connections(ctx: Context) -> None:
+    """Thousands of connections in turn, a few at a time: no descriptor leak, no accept limit.
+
+    Connections are served oldest first, so an iterative server passes too."""
+    p = ctx.params
+    with ctx.session(restart=False) as s:
+        window: list[Peer] = []
+        for i in range(p["connections"]):
+            peer = s.connect(f"k{i + 1}")
+            peer.write(b"%d" % i)
+            window.append(peer)
+            if len(window) >= p["parallel"]:
+                oldest = window.pop(0)
+                s.replies(oldest)
+                oldest.conn.close()
+            if i % 200 == 199:
+                _forget_served(s, window)
+        for peer in window:
+            s.replies(peer)
+            peer.conn.close()
+
+
+def _forget_served(s: Session, keep: list[Peer]) -> None:
+    """Keep the transcript and peer list of a long check to what a person can read."""
+    s.peers = list(keep)
+    s.transcript.events = s.transcript.events[-50:]
+
+
+def check_concurrent(ctx: Context) -> None:
+    """Clients connected at once are served independently (a stateful model of many clients)."""
+    from conformance.machine import run_clients_machine
+
+    run_clients_machine(ctx)
+
+
+def check_idle_cpu(ctx: Context) -> None:
+    """Idle means asleep: little CPU with no client, and with clients connected but silent."""
+    p = ctx.params
+    with ctx.session(restart=False) as s:
+        _measure_idle(s, p, "with no client connected")
+        first = round_trip(s, b"wake up")  # the first client: even an iterative server serves it
+        for _ in range(p["clients"] - 1):
+            s.connect()
+        s.quiet([first])
+        _measure_idle(s, p, f"with {p['clients']} idle clients connected")
+
+
+def _measure_idle(s: Session, p: dict[str, Any], when: str) -> None:
+    time.sleep(0.1)  # let the server finish what it was doing
+    server = s.server
+    before, t0 = server.cpu_seconds(), time.monotonic()
+    time.sleep(p["window"])
+    used, elapsed = server.cpu_seconds() - before, time.monotonic() - t0
+    if not server.alive():
+        s.fail(f"the server {server.exit_status()} while idle")
+    share = used / elapsed
+    if share > p["max_share"]:
+        s.fail(
+            f"the server used {share:.0%} of a core while idle {when} "
+            f"(limit {p['max_share']:.0%}): it polls instead of blocking",
+            f"CPU time {used:.3f} s over {elapsed:.3f} s of wall time",
+        )
+
+
+def check_capacity(ctx: Context) -> None:
+    """Many connections held open at once are each answered."""
+    n = ctx.params["connections"]
+    with ctx.session(restart=False) as s:
+        peers = [s.connect(f"h{i + 1}") for i in range(n)]
+        for i, peer in enumerate(peers):
+            peer.write(b"client %d of %d" % (i + 1, n))
+        s.replies(*peers)
+        s.quiet(peers)
+
+
+CHECKS: dict[str, Callable[[Context], None]] = {
+    "listen": check_listen,
+    "transform": check_transform,
+    "stream": check_stream,
+    "prompt": check_prompt,
+    "persist": check_persist,
+    "close-on-eof": check_close_on_eof,
+    "survive-reset": check_survive_reset,
+    "many-connections": check_many_connections,
+    "concurrent": check_concurrent,
+    "idle-cpu": check_idle_cpu,
+    "capacity": check_capacity,
+}
+

@@ -1,0 +1,128 @@
+"""A stateful model of many clients (Hypothesis RuleBasedStateMachine) for `concurrent`.
+
+All clients connect first and stay connected; then generated interleavings of writes, reads,
+half-closes, resets and idle moments.  Waiting for one client's reply moves bytes for everyone,
+so a reply that lands on the wrong client, or a client that is served only when another one
+leaves, is a deviation at the step where it happens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from hypothesis import seed
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import run_state_machine_as_test
+
+from conformance.model import State
+from conformance.outcome import NonConformance
+from conformance.properties import ShrinkBudget, hypothesis_settings, run_hypothesis
+from conformance.session import Peer, Session
+
+if TYPE_CHECKING:
+    from conformance.checks import Context
+
+F = TypeVar("F", bound=Callable[..., None])
+IDLE = 0.01  # seconds an `idle` step lets pass (bytes that arrive meanwhile are still judged)
+
+
+def run_clients_machine(ctx: Context) -> None:
+    n = ctx.params["clients"]
+    budget = ShrinkBudget(ctx.profile.shrink_seconds)
+    client = st.integers(0, n - 1)
+    message = st.binary(min_size=1, max_size=48)
+
+    def step(fn: F) -> F:
+        """Run the step unless the shrink budget is spent; note failures for the budget."""
+
+        @wraps(fn)
+        def wrapper(self: Clients, **kw: Any) -> None:
+            if self.skipping:
+                return
+            if not budget.admits():
+                # Past the shrink budget: keep drawing steps as before (Hypothesis requires
+                # it) but do nothing, so this candidate passes and the shrinker drops it.
+                self.skipping = True
+                return
+            try:
+                fn(self, **kw)
+            except NonConformance:
+                budget.record_failure()
+                raise
+
+        return wrapper  # type: ignore[return-value]
+
+    class Clients(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.session: Session = ctx.session()
+            self.clients: list[Peer] = []
+            self.skipping = False
+
+        def _others(self) -> list[Peer]:
+            return [p for p in self.clients if p.conn.open]
+
+        @initialize()
+        @step
+        def connect_all(self) -> None:
+            self.clients = [self.session.connect() for _ in range(n)]
+
+        @rule(i=client, data=message)
+        @step
+        def write(self, i: int, data: bytes) -> None:
+            peer = self.clients[i]
+            peer.write(data)
+            self.session.run(
+                self._others(), lambda: not peer.conn.outbox, self.session.timeouts.stall, "sending"
+            )
+
+        @rule(i=client)
+        @step
+        def read(self, i: int) -> None:
+            """Wait for client i's replies only; the others stay idle but are watched."""
+            peer = self.clients[i]
+            self.session.run(
+                self._others(), lambda: peer.settled, self.session.timeouts.reply,
+                f"waiting for {peer.name}'s replies while other clients were idle",
+            )
+
+        @rule(i=client)
+        @step
+        def half_close(self, i: int) -> None:
+            peer = self.clients[i]
+            self.session.half_close(peer)
+            # Being served promptly is the point here: the reply timeout, not the close one.
+            self.session.eof(peer, self.session.timeouts.reply)
+            self._replace(i)
+
+        @rule(i=client)
+        @step
+        def reset(self, i: int) -> None:
+            self.clients[i].reset()
+            self._replace(i)
+
+        @rule()
+        @step
+        def idle(self) -> None:
+            self.session.quiet(self._others(), IDLE)
+
+        def _replace(self, i: int) -> None:
+            peer = self.clients[i]
+            if peer.stream.state is State.CLOSED:
+                peer.conn.close()
+            self.clients[i] = self.session.connect()
+
+        @invariant()
+        def no_deviation(self) -> None:
+            self.session.check(self.clients)
+
+        def teardown(self) -> None:
+            self.session.close()
+
+    if ctx.seed is not None:
+        Clients = seed(ctx.seed)(Clients)  # noqa: N806 - @seed works on machines too
+    config = hypothesis_settings(ctx.profile, derandomize=ctx.seed is None)
+    run_hypothesis(lambda: run_state_machine_as_test(Clients, settings=config))

@@ -1,0 +1,188 @@
+"""The protocol model, sans-IO: given what a client sent, what may it receive next?
+
+Pure functions and small state machines over bytes; nothing here touches a socket or a clock.
+The driver feeds it what happened (sent, received, EOF, reset, a wait that ran out) and it answers
+with a Deviation when that was not allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+from conformance.spec import ByteRange, Spec
+
+
+class Transform:
+    """The byte transform a spec declares as ranges and offsets, as a 256-entry table."""
+
+    def __init__(self, ranges: tuple[ByteRange, ...]) -> None:
+        table = bytearray(range(256))
+        for r in ranges:
+            for b in range(r.first, r.last + 1):
+                table[b] = b + r.offset
+        self.table = bytes(table)
+
+    @classmethod
+    def of(cls, spec: Spec) -> Transform:
+        return cls(spec.transform)
+
+    def __call__(self, data: bytes) -> bytes:
+        return data.translate(self.table)
+
+    @property
+    def changed(self) -> bytes:
+        """The byte values the transform does not echo as they are."""
+        return bytes(b for b in range(256) if self.table[b] != b)
+
+
+class Kind(str, Enum):
+    """What went wrong, in the protocol's words."""
+
+    MISMATCH = "wrong byte"
+    EXTRA = "extra bytes"
+    MISSING = "missing reply"
+    EARLY_CLOSE = "server closed first"
+    UNFLUSHED_CLOSE = "closed without flushing"
+    NO_CLOSE = "no close after half-close"
+    RESET = "connection reset by server"
+    REFUSED = "connection refused"
+
+
+@dataclass(frozen=True)
+class Deviation:
+    kind: Kind
+    message: str
+    offset: int | None = None  # offset in the reply stream of the first wrong byte
+    expected: bytes = b""  # a window of the expected stream at `offset`
+    received: bytes = b""  # the same window of what was received
+
+
+WINDOW = 16  # bytes of context shown around a first difference
+
+
+class State(str, Enum):
+    OPEN = "open"  # both directions open
+    HALF_CLOSED = "half-closed"  # the client shut down its sending side
+    CLOSED = "closed"  # the server closed (EOF seen) or a reset ended it
+
+
+@dataclass
+class ReplyStream:
+    """One connection's request and reply streams, and what the client may observe next.
+
+    The reply stream must be a prefix of transform(request stream) until the client half-closes;
+    after that the server owes the rest and then an EOF.
+    """
+
+    transform: Transform
+    sent: bytearray = field(default_factory=bytearray)
+    received: bytearray = field(default_factory=bytearray)
+    state: State = State.OPEN
+
+    @property
+    def expected(self) -> bytes:
+        return self.transform(bytes(self.sent))
+
+    @property
+    def owed(self) -> int:
+        """Bytes of reply the server still owes."""
+        return len(self.sent) - len(self.received)
+
+    def on_send(self, data: bytes) -> None:
+        assert self.state is State.OPEN, "a client sends only while its side is open"
+        self.sent += data
+
+    def on_half_close(self) -> None:
+        if self.state is State.OPEN:
+            self.state = State.HALF_CLOSED
+
+    def on_receive(self, data: bytes) -> Deviation | None:
+        """Reply bytes arrived: they must continue the expected stream."""
+        start = len(self.received)
+        self.received += data
+        expected = self.transform(bytes(self.sent[start : start + len(data)]))
+        if data[: len(expected)] != expected:
+            first = next(i for i, (w, g) in enumerate(zip(expected, data)) if w != g)
+            return self._difference(start + first, Kind.MISMATCH)
+        if len(data) > len(expected):
+            offset = start + len(expected)
+            extra = len(data) - len(expected)
+            return Deviation(
+                Kind.EXTRA,
+                f"{extra} byte(s) more than were sent to be answered, from offset {offset}",
+                offset,
+                b"",
+                bytes(self.received[offset : offset + WINDOW]),
+            )
+        return None
+
+    def on_eof(self) -> Deviation | None:
+        """The server closed its side."""
+        was, self.state = self.state, State.CLOSED
+        if was is State.OPEN:
+            return Deviation(
+                Kind.EARLY_CLOSE,
+                f"the server closed the connection while the client's side was open "
+                f"({len(self.received)} of {len(self.sent)} reply bytes received)",
+                len(self.received),
+            )
+        if self.owed:
+            return self._owed(Kind.UNFLUSHED_CLOSE, "the server closed its side before sending")
+        return None
+
+    def on_reset(self) -> Deviation:
+        """The server reset the connection: never allowed."""
+        self.state = State.CLOSED
+        return self._owed(Kind.RESET, "the server reset the connection", always=True)
+
+    def on_timeout(self, seconds: float) -> Deviation | None:
+        """A wait for what is owed ran out.  Owing nothing but an EOF is a deviation only after
+        a half-close."""
+        if self.owed:
+            return self._owed(
+                Kind.MISSING, f"no reply within {seconds:g} s; still waiting for"
+            )
+        if self.state is State.HALF_CLOSED:
+            return Deviation(
+                Kind.NO_CLOSE,
+                f"every reply arrived but the server did not close its side within "
+                f"{seconds:g} s of the client's half-close",
+                len(self.received),
+            )
+        return None
+
+    @property
+    def complete(self) -> bool:
+        """Everything owed has arrived (and, after a half-close, the EOF too)."""
+        if self.state is State.HALF_CLOSED:
+            return False
+        return self.owed == 0
+
+    def _owed(self, kind: Kind, what: str, always: bool = False) -> Deviation:
+        n = self.owed
+        tail = f" {n} owed byte(s) (received {len(self.received)} of {len(self.sent)})"
+        if not n and always:
+            tail = f" (all {len(self.sent)} reply bytes had arrived)"
+        off = len(self.received)
+        return Deviation(kind, what + tail, off, self.expected[off : off + WINDOW], b"")
+
+    def _difference(self, offset: int, kind: Kind) -> Deviation:
+        lo = max(0, offset - WINDOW // 2)
+        exp = self.expected[lo : lo + WINDOW]
+        got = bytes(self.received[lo : lo + WINDOW])
+        sent_byte = self.sent[offset]
+        return Deviation(
+            kind,
+            f"reply byte at offset {offset} is {describe_byte(self.received[offset])}, "
+            f"expected {describe_byte(self.expected[offset])} "
+            f"(the image of the sent byte {describe_byte(sent_byte)})",
+            offset,
+            exp,
+            got,
+        )
+
+
+def describe_byte(b: int) -> str:
+    shown = chr(b) if 0x20 <= b < 0x7F else None
+    return f"0x{b:02X} {shown!r}" if shown else f"0x{b:02X}"

@@ -1,0 +1,137 @@
+"""Hypothesis glue: profiles, reproducible settings, and a time budget for shrinking.
+
+Network examples are slow when they fail by a timeout, so shrinking gets a wall-clock budget:
+once it is spent, every candidate is dropped at once (rejected, or run as a no-op), and
+Hypothesis ends with the smallest failure found so far, which it replays for real.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, example, given, reject, seed, settings
+from hypothesis import strategies as st
+from hypothesis.control import current_build_context
+from hypothesis.errors import Flaky
+
+from conformance.outcome import NonConformance
+
+PROFILE_ENV = "ECHO_CONFORMANCE_PROFILE"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    max_examples: int  # per property
+    step_count: int  # steps per stateful example
+    shrink_seconds: float  # wall-clock budget for shrinking one failure
+
+
+PROFILES = {
+    p.name: p
+    for p in (
+        Profile("quick", max_examples=8, step_count=12, shrink_seconds=2.0),
+        Profile("default", max_examples=25, step_count=25, shrink_seconds=5.0),
+        Profile("thorough", max_examples=200, step_count=60, shrink_seconds=60.0),
+    )
+}
+
+
+def get_profile(name: str | None = None) -> Profile:
+    name = name or os.environ.get(PROFILE_ENV) or "default"
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown profile {name!r} (known: {', '.join(PROFILES)})") from None
+
+
+def hypothesis_settings(profile: Profile, derandomize: bool = True) -> settings:
+    return settings(
+        max_examples=profile.max_examples,
+        stateful_step_count=profile.step_count,
+        deadline=None,  # network steps take what they take; hangs have their own timeouts
+        derandomize=derandomize,
+        database=None,  # a verdict must not depend on what an earlier run saved
+        report_multiple_bugs=False,
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
+
+
+class ShrinkBudget:
+    """Past `seconds` after the first failure, only Hypothesis's final replay is admitted."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.first_failure: float | None = None
+
+    def record_failure(self) -> None:
+        if self.first_failure is None:
+            self.first_failure = time.monotonic()
+
+    def admits(self) -> bool:
+        if self.first_failure is None or time.monotonic() - self.first_failure <= self.seconds:
+            return True
+        return bool(current_build_context().is_final)
+
+
+def falsify(
+    body: Callable[[Any], None],
+    strategy: st.SearchStrategy[Any],
+    profile: Profile,
+    examples: Sequence[Any] = (),
+    seed_value: int | None = None,
+) -> None:
+    """Run `body(case)` for explicit `examples`, then generated cases; raise the smallest
+    NonConformance found, with the falsifying case attached to its evidence."""
+    budget = ShrinkBudget(profile.shrink_seconds)
+
+    def prop(case: Any) -> None:
+        if not budget.admits():
+            reject()
+        try:
+            body(case)
+        except NonConformance:
+            budget.record_failure()
+            raise
+
+    test = given(strategy)(prop)
+    for case in reversed(examples):
+        test = example(case)(test)
+    test = hypothesis_settings(profile, derandomize=seed_value is None)(test)
+    if seed_value is not None:
+        test = seed(seed_value)(test)
+    run_hypothesis(test)
+
+
+def run_hypothesis(test: Callable[[], None]) -> None:
+    """Call a Hypothesis test; a failure that does not replay is still a failure of the server."""
+    try:
+        test()
+    except NonConformance as exc:
+        notes = [n for n in getattr(exc, "__notes__", ()) if n.strip()]
+        if notes:
+            exc.evidence = "\n".join(["minimal failing case:", *notes, exc.evidence])
+        raise
+    except Flaky as exc:
+        inner = _first_nonconformance(exc)
+        if inner is None:
+            raise
+        raise NonConformance(
+            inner.summary + " (seen once; it did not happen again when replayed)", inner.evidence
+        ) from None
+
+
+def _first_nonconformance(exc: BaseException) -> NonConformance | None:
+    if isinstance(exc, NonConformance):
+        return exc
+    for sub in getattr(exc, "exceptions", ()):
+        found = _first_nonconformance(sub)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,73 @@
+"""Check one requirement of one implementation: a fresh server, the check, teardown.
+
+This is the one entry point the pytest plugin, the CLI and the suite's own tests share.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from conformance.checks import CHECKS, Context
+from conformance.launcher import Server
+from conformance.outcome import NonConformance, RunnerError
+from conformance.properties import Profile, get_profile
+from conformance.impls import Implementation
+from conformance.spec import Requirement, Spec
+
+Outcome = Literal["pass", "fail", "error", "skip"]
+
+
+@dataclass(frozen=True)
+class Options:
+    profile: Profile = dataclasses.field(default_factory=get_profile)
+    seed: int | None = None
+    reply_timeout: float | None = None  # overrides the spec's timeouts.reply
+
+
+def with_options(spec: Spec, options: Options) -> Spec:
+    if options.reply_timeout is None:
+        return spec
+    timeouts = dataclasses.replace(spec.timeouts, reply=options.reply_timeout)
+    return dataclasses.replace(spec, timeouts=timeouts)
+
+
+def check_requirement(
+    spec: Spec, requirement: Requirement, impl: Implementation, options: Options
+) -> None:
+    """Pass quietly, or raise NonConformance (fail) or anything else (error)."""
+    spec = with_options(spec, options)
+    with Server(impl.target, spec) as server:
+        server.start()
+        ctx = Context(spec, requirement, server, options.profile, options.seed)
+        CHECKS[requirement.check](ctx)
+
+
+@dataclass(frozen=True)
+class Result:
+    requirement: str
+    level: str
+    outcome: Outcome
+    summary: str
+    evidence: str
+    duration_s: float
+
+
+def evaluate(
+    spec: Spec, requirement: Requirement, impl: Implementation, options: Options
+) -> Result:
+    """check_requirement, with its ending classified: pass, fail (the server), error (us)."""
+    start = time.monotonic()
+    outcome: Outcome = "pass"
+    summary = evidence = ""
+    try:
+        check_requirement(spec, requirement, impl, options)
+    except NonConformance as exc:
+        outcome, summary, evidence = "fail", exc.summary, exc.evidence
+    except RunnerError as exc:
+        outcome, summary = "error", f"the check could not run: {exc}"
+    return Result(
+        requirement.id, requirement.level, outcome, summary, evidence, time.monotonic() - start
+    )

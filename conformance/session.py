@@ -1,0 +1,170 @@
+"""A check's view of a server: client connections judged by the model, and the evidence.
+
+A Peer is one client connection (driver) paired with its ReplyStream (model).  A Session opens
+peers, moves bytes until a goal is reached, and turns the first deviation, stall or refused
+connect into a NonConformance that carries the transcript and the server's own account.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import NoReturn
+
+from conformance.evidence import describe_deviation, render_transcript
+from conformance.launcher import Server
+from conformance.model import Deviation, ReplyStream, State, Transform
+from conformance.net import Conn, Refused, Stalled, Transcript, pump
+from conformance.outcome import NonConformance
+from conformance.spec import Spec
+
+
+class Peer:
+    def __init__(self, conn: Conn, transform: Transform) -> None:
+        self.conn = conn
+        self.name = conn.name
+        self.stream = ReplyStream(transform)
+        self.deviation: Deviation | None = None
+        conn.on_sent = self.stream.on_send
+        conn.on_data = lambda data: self._note(self.stream.on_receive(data))
+        conn.on_eof = lambda: self._note(self.stream.on_eof())
+        conn.on_reset = lambda: self._note(self.stream.on_reset())
+
+    def _note(self, deviation: Deviation | None) -> None:
+        if deviation is not None and self.deviation is None:
+            self.deviation = deviation
+
+    def write(self, data: bytes) -> None:
+        self.conn.write(data)
+
+    def half_close(self) -> None:
+        """Send what is queued, then shut down the sending side (done by Session.half_close)."""
+        self.conn.half_close()
+        self.stream.on_half_close()
+
+    def reset(self) -> None:
+        self.conn.reset()
+        self.stream.state = State.CLOSED
+
+    @property
+    def settled(self) -> bool:
+        """Nothing queued, nothing owed."""
+        return not self.conn.outbox and self.stream.owed == 0
+
+
+class Session:
+    """One check (or one Hypothesis example) against one server."""
+
+    def __init__(self, server: Server, spec: Spec, transform: Transform) -> None:
+        self.server = server
+        self.spec = spec
+        self.timeouts = spec.timeouts
+        self.transform = transform
+        self.transcript = Transcript()
+        self.peers: list[Peer] = []
+
+    # -- connections ----------------------------------------------------------------------
+
+    def connect(self, name: str | None = None) -> Peer:
+        name = name or f"c{len(self.peers) + 1}"
+        try:
+            conn = Conn.connect(self.server.address, name, self.transcript, self.timeouts.connect)
+        except Refused as exc:
+            self._settle_exit()
+            self.fail(f"{name}: {exc} ({self._server_state()})")
+        peer = Peer(conn, self.transform)
+        self.peers.append(peer)
+        return peer
+
+    def close(self) -> None:
+        for p in self.peers:
+            p.conn.close()
+        self.peers.clear()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- moving bytes ---------------------------------------------------------------------
+
+    def run(
+        self,
+        peers: Iterable[Peer],
+        done: Callable[[], bool],
+        idle_timeout: float,
+        what: str,
+    ) -> None:
+        """Move bytes on `peers` until `done()`, failing on the first deviation or a stall."""
+        peers = list(peers)
+
+        def finished() -> bool:
+            return any(p.deviation for p in peers) or done()
+
+        try:
+            pump([p.conn for p in peers], finished, idle_timeout)
+        except Stalled:
+            waiting = [p for p in peers if p.stream.owed or p.conn.outbox]
+            for p in waiting or peers:
+                p._note(p.stream.on_timeout(idle_timeout))
+            if not any(p.deviation for p in peers):
+                self.fail(f"nothing happened within {idle_timeout:g} s while {what}")
+        self.check(peers)
+
+    def check(self, peers: Iterable[Peer]) -> None:
+        for p in peers:
+            if p.deviation is not None:
+                self._settle_exit()
+                self.fail(
+                    f"{p.name}: {p.deviation.kind.value}: {p.deviation.message}",
+                    describe_deviation(p.deviation),
+                )
+
+    def replies(self, *peers: Peer, idle_timeout: float | None = None) -> None:
+        """Send what is queued and wait for every owed reply byte."""
+        targets = peers or tuple(self.peers)
+        self.run(
+            targets,
+            lambda: all(p.settled for p in targets),
+            idle_timeout or self.timeouts.reply,
+            "waiting for replies",
+        )
+
+    def half_close(self, peer: Peer) -> None:
+        self.run([peer], lambda: not peer.conn.outbox, self.timeouts.stall, "sending")
+        peer.half_close()
+
+    def eof(self, peer: Peer, timeout: float | None = None) -> None:
+        """After a half-close: every owed byte, then the server's EOF."""
+        self.run(
+            [peer],
+            lambda: peer.stream.state is State.CLOSED,
+            timeout or self.timeouts.close,
+            "waiting for the server to close after the client's half-close",
+        )
+
+    def quiet(self, peers: Iterable[Peer], seconds: float | None = None) -> None:
+        """Watch for `seconds` for bytes nobody asked for (extra replies, an early close)."""
+        seconds = self.timeouts.settle if seconds is None else seconds
+        deadline = time.monotonic() + seconds
+        self.run(peers, lambda: time.monotonic() >= deadline, seconds + 1.0, "watching")
+
+    # -- failing --------------------------------------------------------------------------
+
+    def fail(self, summary: str, detail: str = "") -> NoReturn:
+        parts = [detail, render_transcript(self.transcript), self.server.diagnostics()]
+        raise NonConformance(summary, "\n".join(p for p in parts if p))
+
+    def _settle_exit(self) -> None:
+        """A server that is crashing right now gets a moment to finish, so that its exit status
+        and traceback make it into the evidence."""
+        proc = self.server.proc
+        if proc is not None and proc.poll() is None:
+            try:
+                proc.wait(0.2)
+            except Exception:
+                pass
+
+    def _server_state(self) -> str:
+        return f"the server {self.server.exit_status()}"
