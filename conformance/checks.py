@@ -162,9 +162,8 @@ def check_stream(ctx: Context) -> None:
 
 def _push(s: Session, peer: Peer, seconds: float) -> None:
     """Write without reading for up to `seconds` (a server may rightly stop reading meanwhile)."""
-    deadline = time.monotonic() + seconds
     try:
-        pump([peer.conn], lambda: not peer.conn.outbox or time.monotonic() > deadline, seconds)
+        pump([peer.conn], lambda: not peer.conn.outbox, seconds, time.monotonic() + seconds)
     except Stalled:
         pass
     s.check([peer])

@@ -56,7 +56,8 @@ class Target:
 
     def display(self, port: int | None = None) -> str:
         argv = self.render(port) if port is not None else list(self.argv)
-        return shlex.join(argv).replace(sys.executable, "python3")
+        shown = (a if "{" in a else shlex.quote(a) for a in argv)
+        return " ".join(shown).replace(sys.executable, "python3")
 
     def resolve(self) -> str:
         """The executable, or a UsageError naming what is wrong with it."""
@@ -65,7 +66,7 @@ class Target:
             path = Path(prog) if os.path.isabs(prog) else Path(self.cwd or ".") / prog
             if not path.exists():
                 raise UsageError(f"{self.name}: command not found: {prog}")
-            if path.is_dir() or not os.access(path, os.X_OK):
+            if not path.is_file() or not path.stat().st_mode & 0o111:
                 raise UsageError(f"{self.name}: not an executable file: {prog}")
             return str(path)
         found = shutil.which(prog)

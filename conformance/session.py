@@ -95,15 +95,17 @@ class Session:
         done: Callable[[], bool],
         idle_timeout: float,
         what: str,
+        until: float | None = None,
     ) -> None:
-        """Move bytes on `peers` until `done()`, failing on the first deviation or a stall."""
+        """Move bytes on `peers` until `done()` (or the time `until`), failing on the first
+        deviation or a stall."""
         peers = list(peers)
 
         def finished() -> bool:
             return any(p.deviation for p in peers) or done()
 
         try:
-            pump([p.conn for p in peers], finished, idle_timeout)
+            pump([p.conn for p in peers], finished, idle_timeout, until)
         except Stalled:
             waiting = [p for p in peers if p.stream.owed or p.conn.outbox]
             for p in waiting or peers:
@@ -147,8 +149,7 @@ class Session:
     def quiet(self, peers: Iterable[Peer], seconds: float | None = None) -> None:
         """Watch for `seconds` for bytes nobody asked for (extra replies, an early close)."""
         seconds = self.timeouts.settle if seconds is None else seconds
-        deadline = time.monotonic() + seconds
-        self.run(peers, lambda: time.monotonic() >= deadline, seconds + 1.0, "watching")
+        self.run(peers, lambda: False, seconds + 1.0, "watching", time.monotonic() + seconds)
 
     # -- failing --------------------------------------------------------------------------
 

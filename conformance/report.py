@@ -1,0 +1,169 @@
+"""Verdicts and reports from per-requirement results: text for people, JSON for tools.
+
+The JSON format is documented by spec/report.schema.json.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance.impls import Implementation
+from conformance.spec import Spec
+
+SCHEMA = Path(__file__).resolve().parent.parent / "spec" / "report.schema.json"
+
+
+@dataclass
+class Entry:
+    """One (implementation, requirement) result."""
+
+    id: str
+    level: str
+    points: int
+    required: bool
+    outcome: str  # pass | fail | error | skip
+    summary: str = ""
+    evidence: str = ""
+    expected: str = "pass"  # what the implementation declares: pass | fail
+    expected_reason: str = ""
+    duration_s: float = 0.0
+
+    @property
+    def as_declared(self) -> bool:
+        return self.outcome == self.expected
+
+
+@dataclass
+class Report:
+    spec: Spec
+    impl: Implementation
+    command: str
+    entries: list[Entry] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    @property
+    def verdict(self) -> str:
+        """conformant: every required check passed; error: none failed but one could not run."""
+        required = [e for e in self.entries if e.required]
+        if any(e.outcome == "fail" for e in required):
+            return "nonconformant"
+        if any(e.outcome in ("error", "skip") for e in required):
+            return "error"
+        return "conformant"
+
+    @property
+    def unexpected(self) -> list[Entry]:
+        return [e for e in self.entries if not e.as_declared]
+
+    @property
+    def score(self) -> int:
+        return sum(e.points for e in self.entries if e.outcome == "pass")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "spec": {"name": self.spec.name, "version": self.spec.version,
+                     "path": str(self.spec.path)},
+            "implementation": {"name": self.impl.name, "command": self.command},
+            "verdict": self.verdict,
+            "score": self.score,
+            "max_score": sum(e.points for e in self.entries),
+            "requirements": [
+                {
+                    "id": e.id,
+                    "level": e.level,
+                    "required": e.required,
+                    "outcome": e.outcome,
+                    "summary": e.summary,
+                    "evidence": e.evidence,
+                    "expected": e.expected,
+                    "expected_reason": e.expected_reason,
+                    "points": e.points,
+                    "duration_s": round(e.duration_s, 3),
+                }
+                for e in self.entries
+            ],
+            "duration_s": round(self.duration_s, 3),
+        }
+
+
+def write_json(path: Path, reports: list[Report], many: bool) -> None:
+    data: Any = [r.to_json() for r in reports] if many else reports[0].to_json()
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skip": "SKIP"}
+
+
+def render_report(report: Report, details: bool = True) -> str:
+    spec = report.spec
+    lines = [
+        f"{report.impl.name}: {report.command}",
+        f"spec: {spec.name} {spec.version} ({spec.path.name})",
+        "",
+    ]
+    width = max(len(e.id) for e in report.entries)
+    for e in report.entries:
+        note = e.summary if e.outcome != "pass" else ""
+        if e.expected == "fail":
+            note = ("as declared: " if e.outcome == "fail" else "declared to fail: ") + (
+                e.expected_reason
+            )
+        level = e.level if e.required or e.level == "MUST" else f"{e.level}"
+        lines.append(f"  {MARK[e.outcome]:<5} {e.id:<{width}}  {level:<6} {_clip(note)}")
+    lines.append("")
+    if details:
+        for e in report.entries:
+            if e.outcome in ("fail", "error") and e.expected != "fail":
+                req = spec.requirement(e.id)
+                lines += [f"--- {e.id} ({e.level}): {e.summary}", f"requirement: {req.text}"]
+                if e.evidence:
+                    lines.append(e.evidence)
+                lines.append("")
+    lines.append(verdict_line(report))
+    return "\n".join(lines)
+
+
+def verdict_line(report: Report) -> str:
+    failed = [e.id for e in report.entries if e.required and e.outcome == "fail"]
+    errors = [e.id for e in report.entries if e.required and e.outcome in ("error", "skip")]
+    should = [e.id for e in report.entries if not e.required and e.outcome == "fail"]
+    verdict = report.verdict
+    text = {
+        "conformant": "CONFORMANT",
+        "nonconformant": "NOT CONFORMANT: required requirement(s) failed: " + ", ".join(failed),
+        "error": "NO VERDICT: check(s) could not run: " + ", ".join(errors),
+    }[verdict]
+    if should:
+        text += f" (SHOULD not met: {', '.join(should)})"
+    return f"verdict: {text}"
+
+
+def render_matrix(reports: list[Report]) -> str:
+    """Implementation x requirement, each cell marked against the declaration."""
+    ids = [e.id for e in reports[0].entries]
+    name_w = max(len(r.impl.name) for r in reports)
+    col = [max(len(i), 5) for i in ids]
+    head = " " * name_w + "  " + "  ".join(i.ljust(w) for i, w in zip(ids, col))
+    lines = [head]
+    for r in reports:
+        cells = []
+        for e, w in zip(r.entries, col):
+            cell = {"pass": "pass", "fail": "fail", "error": "ERROR", "skip": "skip"}[e.outcome]
+            if e.expected == "fail" and e.outcome == "fail":
+                cell = "xfail"
+            elif not e.as_declared and e.outcome in ("pass", "fail"):
+                cell = cell.upper() + "!"
+            cells.append(cell.ljust(w))
+        lines.append(r.impl.name.ljust(name_w) + "  " + "  ".join(cells))
+    lines.append("")
+    lines.append("pass/fail: as declared; xfail: a declared expected failure; "
+                 "PASS!/FAIL!: contrary to the declaration; ERROR: the check could not run")
+    return "\n".join(lines)
+
+
+def _clip(text: str, width: int = 110) -> str:
+    text = text.splitlines()[0] if text else ""
+    return text if len(text) <= width else text[: width - 3] + "..."
