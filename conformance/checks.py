@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from conformance.launcher import Server
 from conformance.model import Transform
 from conformance.net import Stalled, pump
-from conformance.outcome import NonConformance
 from conformance.properties import Profile, falsify
 from conformance.session import Peer, Session
 from conformance.spec import Requirement, Spec
@@ -116,12 +115,10 @@ class StreamCase:
 def _writes(p: dict[str, Any]) -> st.SearchStrategy[list[bytes]]:
     one = st.one_of(
         st.binary(min_size=1, max_size=64).map(lambda b: [b]),
-        st.builds(block, st.integers(1, p["max_write"]), st.integers(0, 2**16)).map(
-            lambda b: [b]
-        ),
+        st.builds(block, st.integers(1, p["max_write"]), st.integers(0, 2**16)).map(lambda b: [b]),
         st.binary(min_size=2, max_size=64).map(lambda b: [b[i : i + 1] for i in range(len(b))]),
     )
-    big = st.one_of(st.just([]), st.builds(block, st.just(p["big_write"]), st.integers(0, 99)))
+    big = st.one_of(st.just(b""), st.builds(block, st.just(p["big_write"]), st.integers(0, 99)))
     return st.tuples(st.lists(one, min_size=1, max_size=p["max_writes"]), big).map(
         lambda case: [w for g in case[0] for w in g] + ([case[1]] if case[1] else [])
     )
@@ -375,4 +372,3 @@ CHECKS: dict[str, Callable[[Context], None]] = {
     "idle-cpu": check_idle_cpu,
     "capacity": check_capacity,
 }
-

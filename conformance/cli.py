@@ -47,21 +47,46 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("target", nargs="?", help="registered name or folder with impl.toml")
     check.add_argument("--all", action="store_true", help="every registered implementation")
     check.add_argument("--spec", default=str(DEFAULT_SPEC), help="protocol spec (TOML)")
-    check.add_argument("--profile", choices=sorted(PROFILES), default=None,
-                       help="Hypothesis profile (default: $ECHO_CONFORMANCE_PROFILE or default)")
-    check.add_argument("--fixed-port", type=int, metavar="N",
-                       help="the server always listens on N and takes no port argument")
-    check.add_argument("--require", action="append", default=[], metavar="ID",
-                       help="treat this SHOULD requirement as required (repeatable)")
-    check.add_argument("--only", action="append", default=[], metavar="ID",
-                       help="check only this requirement (repeatable)")
-    check.add_argument("--timeout", type=float, metavar="S",
-                       help="reply timeout in seconds (default: the spec's)")
+    check.add_argument(
+        "--profile",
+        choices=sorted(PROFILES),
+        default=None,
+        help="Hypothesis profile (default: $ECHO_CONFORMANCE_PROFILE or default)",
+    )
+    check.add_argument(
+        "--fixed-port",
+        type=int,
+        metavar="N",
+        help="the server always listens on N and takes no port argument",
+    )
+    check.add_argument(
+        "--require",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="treat this SHOULD requirement as required (repeatable)",
+    )
+    check.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="check only this requirement (repeatable)",
+    )
+    check.add_argument(
+        "--timeout", type=float, metavar="S", help="reply timeout in seconds (default: the spec's)"
+    )
     check.add_argument("--seed", type=int, help="vary the generated cases (default: fixed)")
     check.add_argument("--json", type=Path, metavar="FILE", help="write a JSON report")
     check.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
-    check.add_argument("-n", "--workers", type=int, default=None, metavar="N",
-                       help="parallel workers (default: the number of CPUs, 1 for one server)")
+    check.add_argument(
+        "-n",
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="parallel workers (default: the number of CPUs, 1 for one server)",
+    )
     check.add_argument("-v", "--verbose", action="store_true", help="show pytest's output")
     lst = sub.add_parser("list", help="list registered implementations and specs")
     lst.add_argument("--spec", default=None, help="only implementations of this spec")
@@ -100,8 +125,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     print("specs:")
     for path in sorted(SPEC_DIR.glob("*.toml")):
         spec = load_spec(path)
-        print(f"  {path.name}: {spec.title} ({spec.name} {spec.version}), "
-              f"{len(spec.requirements)} requirements")
+        print(
+            f"  {path.name}: {spec.title} ({spec.name} {spec.version}), "
+            f"{len(spec.requirements)} requirements"
+        )
     return EXIT_OK
 
 
@@ -137,7 +164,7 @@ class Collector:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for key, value in report.user_properties:
-            if key == RESULT_KEY:
+            if key == RESULT_KEY and isinstance(value, str):
                 result = json.loads(value)
                 ident = (result["impl"], result["requirement"])
                 self.results[ident] = result
@@ -150,17 +177,25 @@ class Collector:
             self.errors.append(f"collecting {report.nodeid}: {report.longreprtext[-500:]}")
 
 
-def pytest_args(args: argparse.Namespace, spec: Spec, impls: list[Implementation],
-                command: list[str]) -> list[str]:
+def pytest_args(
+    args: argparse.Namespace, spec: Spec, impls: list[Implementation], command: list[str]
+) -> list[str]:
     out = [
         str(spec.path),
-        "-p", "conformance.plugin",
-        "-p", "no:cacheprovider",
-        "-c", os.devnull,  # ignore the pytest configuration of whatever folder we run in
-        "--rootdir", str(spec.path.parent),
-        "--confcutdir", str(spec.path.parent),
-        "--spec", str(spec.path),
-        "-o", "xfail_strict=true",
+        "-p",
+        "conformance.plugin",
+        "-p",
+        "no:cacheprovider",
+        "-c",
+        os.devnull,  # ignore the pytest configuration of whatever folder we run in
+        "--rootdir",
+        str(spec.path.parent),
+        "--confcutdir",
+        str(spec.path.parent),
+        "--spec",
+        str(spec.path),
+        "-o",
+        "xfail_strict=true",
     ]
     if command:
         out += ["--impl-cmd", shlex.join(command)]
@@ -192,8 +227,9 @@ def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
     spec = load_spec(args.spec)
     for rid in args.require + args.only:
         if rid not in spec.ids:
-            raise UsageError(f"no requirement {rid!r} in {spec.path.name} "
-                             f"(known: {', '.join(spec.ids)})")
+            raise UsageError(
+                f"no requirement {rid!r} in {spec.path.name} (known: {', '.join(spec.ids)})"
+            )
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError("--timeout must be > 0")
     if args.workers is not None and args.workers < 1:
@@ -206,8 +242,10 @@ def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
     if status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or collector.errors:
         for err in collector.errors:
             print(f"echo-conformance: runner error: {err}", file=sys.stderr)
-        print(f"echo-conformance: the runner failed (pytest exit status {int(status)})",
-              file=sys.stderr)
+        print(
+            f"echo-conformance: the runner failed (pytest exit status {int(status)})",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     reports = build_reports(spec, impls, collector, args, elapsed)
     if args.json:
@@ -216,14 +254,18 @@ def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
         print(render_matrix(reports))
         unexpected = [(r.impl.name, e) for r in reports for e in r.unexpected]
         for name, e in unexpected:
-            print(f"\nUNEXPECTED {name}: {e.id} {e.outcome} (declared: {e.expected})"
-                  + (f": {e.summary}" if e.summary else ""))
+            print(
+                f"\nUNEXPECTED {name}: {e.id} {e.outcome} (declared: {e.expected})"
+                + (f": {e.summary}" if e.summary else "")
+            )
             if e.evidence:
                 print(e.evidence)
         if any(e.outcome == "error" for _, e in unexpected):
             return EXIT_USAGE
-        print(f"\n{len(reports)} implementations, {len(unexpected)} outcome(s) contrary to "
-              f"their declaration, in {elapsed:.1f} s")
+        print(
+            f"\n{len(reports)} implementations, {len(unexpected)} outcome(s) contrary to "
+            f"their declaration, in {elapsed:.1f} s"
+        )
         return EXIT_NONCONFORMANT if unexpected else EXIT_OK
     report = reports[0]
     print(render_report(report))
@@ -233,20 +275,28 @@ def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
     )
 
 
-def build_reports(spec: Spec, impls: list[Implementation], collector: Collector,
-                  args: argparse.Namespace, elapsed: float) -> list[Report]:
+def build_reports(
+    spec: Spec,
+    impls: list[Implementation],
+    collector: Collector,
+    args: argparse.Namespace,
+    elapsed: float,
+) -> list[Report]:
     required = set(args.require)
     reports = []
     for impl in impls:
         port = impl.target.fixed_port
-        report = Report(spec, impl, impl.target.display(port if port else None), [],
-                        duration_s=elapsed)
+        report = Report(
+            spec, impl, impl.target.display(port if port else None), [], duration_s=elapsed
+        )
         for req in spec.requirements:
             if args.only and req.id not in args.only:
                 continue
             result = collector.results.get((impl.name, req.id))
             entry = Entry(
-                id=req.id, level=req.level, points=req.points,
+                id=req.id,
+                level=req.level,
+                points=req.points,
                 required=req.level == "MUST" or req.id in required,
                 outcome="skip" if result is None else result["outcome"],
                 summary="" if result is None else result["summary"],

@@ -40,8 +40,9 @@ def _merge(events: list[Event]) -> list[tuple[Event, int, int]]:
                 continue
         out.append((ev, 1, len(ev.data)))
         data[len(out) - 1] = bytearray(ev.data)
-    return [(Event(e.t, e.conn, e.what, bytes(data[i])), n, size) for i, (e, n, size) in
-            enumerate(out)]
+    return [
+        (Event(e.t, e.conn, e.what, bytes(data[i])), n, size) for i, (e, n, size) in enumerate(out)
+    ]
 
 
 def render_transcript(transcript: Transcript) -> str:
@@ -49,12 +50,14 @@ def render_transcript(transcript: Transcript) -> str:
     for ev, count, size in _merge(transcript.events):
         line = f"  {ev.t:8.3f}s  {ev.conn:<6} {ev.what}"
         if ev.what in ("send", "recv"):
-            writes = f" in {count} {'writes' if ev.what == 'send' else 'reads'}" if count > 1 else ""
+            writes = (
+                f" in {count} {'writes' if ev.what == 'send' else 'reads'}" if count > 1 else ""
+            )
             line += f" {size} bytes{writes}: {show_bytes(ev.data)}"
         elif ev.data:
             line += f" ({ev.data.decode(errors='replace')})"
         rows.append(line)
     if len(rows) > MAX_LINES:
         half = MAX_LINES // 2
-        rows = rows[:half] + [f"  ... {len(rows) - MAX_LINES} more lines ..."] + rows[-half:]
+        rows = [*rows[:half], f"  ... {len(rows) - MAX_LINES} more lines ...", *rows[-half:]]
     return "transcript (time, connection, event):\n" + "\n".join(rows) if rows else ""

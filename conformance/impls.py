@@ -99,7 +99,9 @@ def find_impl(name_or_path: str, root: Path = IMPLS_DIR) -> Implementation:
     )
 
 
-def adhoc(command: str | list[str], fixed_port: int | None = None, name: str = "") -> Implementation:
+def adhoc(
+    command: str | list[str], fixed_port: int | None = None, name: str = ""
+) -> Implementation:
     """An implementation given on the command line, with no expectations."""
     target = Target.from_command(name or "server", command, fixed_port=fixed_port)
     return Implementation(target.name, "given on the command line", target)

@@ -25,6 +25,7 @@ from conformance.outcome import NonConformance, RunnerError, UsageError
 from conformance.spec import Spec
 
 POLL = 0.02  # seconds between readiness probes
+TIME_WAIT = 60.0  # Linux holds a closed connection's port this long (a rare race can leave one)
 TAIL_LINES = 12
 
 
@@ -131,7 +132,7 @@ class Server:
         timeouts = self.spec.timeouts
         if self.target.fixed_port is not None:
             self.port = self.target.fixed_port
-            self._wait_port_free(timeouts.startup)
+            self._wait_port_free(TIME_WAIT + timeouts.startup)
         elif not self.port or not port_is_free(self.target.host, self.port):
             self.port = pick_port(self.target.host)
         argv = self.target.render(self.port)

@@ -14,8 +14,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from hypothesis import seed
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from hypothesis.stateful import run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+    run_state_machine_as_test,
+)
 
 from conformance.model import State
 from conformance.outcome import NonConformance
@@ -85,7 +90,9 @@ def run_clients_machine(ctx: Context) -> None:
             """Wait for client i's replies only; the others stay idle but are watched."""
             peer = self.clients[i]
             self.session.run(
-                self._others(), lambda: peer.settled, self.session.timeouts.reply,
+                self._others(),
+                lambda: peer.settled,
+                self.session.timeouts.reply,
                 f"waiting for {peer.name}'s replies while other clients were idle",
             )
 
@@ -122,7 +129,6 @@ def run_clients_machine(ctx: Context) -> None:
         def teardown(self) -> None:
             self.session.close()
 
-    if ctx.seed is not None:
-        Clients = seed(ctx.seed)(Clients)  # noqa: N806 - @seed works on machines too
+    machine: type[Clients] = Clients if ctx.seed is None else seed(ctx.seed)(Clients)
     config = hypothesis_settings(ctx.profile, derandomize=ctx.seed is None)
-    run_hypothesis(lambda: run_state_machine_as_test(Clients, settings=config))
+    run_hypothesis(lambda: run_state_machine_as_test(machine, settings=config))

@@ -140,9 +140,7 @@ class ReplyStream:
         """A wait for what is owed ran out.  Owing nothing but an EOF is a deviation only after
         a half-close."""
         if self.owed:
-            return self._owed(
-                Kind.MISSING, f"no reply within {seconds:g} s; still waiting for"
-            )
+            return self._owed(Kind.MISSING, f"no reply within {seconds:g} s; still waiting for")
         if self.state is State.HALF_CLOSED:
             return Deviation(
                 Kind.NO_CLOSE,

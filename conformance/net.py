@@ -111,10 +111,19 @@ class Conn:
         """End as a polite client does, with a FIN.  If the server closed first, end with an RST
         instead: that spares its side the TIME_WAIT that would hold a fixed port for a minute."""
         if self.sock.fileno() >= 0:
-            if not self.open:
+            if not self.open or self._eof_pending():
                 self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.sock.close()
         self.open = False
+
+    def _eof_pending(self) -> bool:
+        """Has the server closed, unread by us?"""
+        try:
+            return self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
 
     # -- called by pump -------------------------------------------------------------------
 

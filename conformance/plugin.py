@@ -28,7 +28,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("echo-conformance", "uppercase-echo conformance")
     group.addoption("--spec", default=str(DEFAULT_SPEC), help="protocol spec (TOML)")
     group.addoption(
-        "--impl", action="append", default=[],
+        "--impl",
+        action="append",
+        default=[],
         help="implementation to check: a registered name or a folder with impl.toml "
         "(repeatable; default: every registered implementation)",
     )
@@ -39,11 +41,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--fixed-port", type=int, help="with --impl-cmd: the server always listens on this port"
     )
     group.addoption(
-        "--require", action="append", default=[], metavar="ID",
+        "--require",
+        action="append",
+        default=[],
+        metavar="ID",
         help="treat this SHOULD requirement as required (repeatable)",
     )
     group.addoption(
-        "--only", action="append", default=[], metavar="ID",
+        "--only",
+        action="append",
+        default=[],
+        metavar="ID",
         help="check only this requirement (repeatable)",
     )
     group.addoption("--profile", choices=sorted(PROFILES), help="Hypothesis profile")
@@ -68,7 +76,9 @@ class Config:
             self.spec.requirement(rid)  # KeyError names the known ids
         self.impls = self._impls(opt("--impl"), opt("--impl-cmd"), opt("--fixed-port"))
 
-    def _impls(self, names: list[str], command: str | None, port: int | None) -> list[Implementation]:
+    def _impls(
+        self, names: list[str], command: str | None, port: int | None
+    ) -> list[Implementation]:
         if command:
             impls = [adhoc(shlex.split(command), port)]
         elif names:
@@ -131,7 +141,9 @@ class ImplNode(pytest.Collector):
                 item.add_marker(pytest.mark.xdist_group(f"port-{self.impl.target.fixed_port}"))
             reason = self.impl.expected_failures.get(req.id)
             if reason is not None:
-                item.add_marker(pytest.mark.xfail(reason=reason, strict=True, raises=NonConformance))
+                item.add_marker(
+                    pytest.mark.xfail(reason=reason, strict=True, raises=NonConformance)
+                )
             yield item
 
 
@@ -143,7 +155,7 @@ class RequirementItem(pytest.Item):
 
     def runtest(self) -> None:
         cfg: Config = self.config._echo_conformance  # type: ignore[attr-defined]
-        result = {"outcome": "pass", "summary": "", "evidence": ""}
+        result: dict[str, Any] = {"outcome": "pass", "summary": "", "evidence": ""}
         try:
             check_requirement(cfg.spec, self.req, self.impl, cfg.options)
         except NonConformance as exc:

@@ -64,8 +64,11 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "spec": {"name": self.spec.name, "version": self.spec.version,
-                     "path": str(self.spec.path)},
+            "spec": {
+                "name": self.spec.name,
+                "version": self.spec.version,
+                "path": str(self.spec.path),
+            },
             "implementation": {"name": self.impl.name, "command": self.command},
             "verdict": self.verdict,
             "score": self.score,
@@ -159,8 +162,10 @@ def render_matrix(reports: list[Report]) -> str:
             cells.append(cell.ljust(w))
         lines.append(r.impl.name.ljust(name_w) + "  " + "  ".join(cells))
     lines.append("")
-    lines.append("pass/fail: as declared; xfail: a declared expected failure; "
-                 "PASS!/FAIL!: contrary to the declaration; ERROR: the check could not run")
+    lines.append(
+        "pass/fail: as declared; xfail: a declared expected failure; "
+        "PASS!/FAIL!: contrary to the declaration; ERROR: the check could not run"
+    )
     return "\n".join(lines)
 
 

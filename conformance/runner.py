@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from conformance.checks import CHECKS, Context
+from conformance.impls import Implementation
 from conformance.launcher import Server
 from conformance.outcome import NonConformance, RunnerError
 from conformance.properties import Profile, get_profile
-from conformance.impls import Implementation
 from conformance.spec import Requirement, Spec
 
 Outcome = Literal["pass", "fail", "error", "skip"]

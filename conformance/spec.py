@@ -13,7 +13,7 @@ from typing import Any
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"
 DEFAULT_SPEC = SPEC_DIR / "echo.toml"
@@ -151,7 +151,8 @@ class TableReader:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "a table", list: "an array"}.get(type(value), type(value).__name__)
+    names: dict[type, str] = {dict: "a table", list: "an array"}
+    return names.get(type(value), type(value).__name__)
 
 
 def read_toml(path: Path, error: type[Exception]) -> Any:
@@ -213,7 +214,7 @@ def _transform(proto: TableReader) -> tuple[ByteRange, ...]:
         first, last, offset = r.get("first", int), r.get("last", int), r.get("offset", int)
         if not 0 <= first <= last <= 255:
             r.fail(r.where, f"needs 0 <= first <= last <= 255, got first={first} last={last}")
-        if not (0 <= first + offset and last + offset <= 255):
+        if not (first + offset >= 0 and last + offset <= 255):
             r.fail(r.key("offset"), f"maps bytes {first}..{last} outside 0..255")
         for prev in out:
             if first <= prev.last and prev.first <= last:

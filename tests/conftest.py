@@ -21,4 +21,3 @@ def spec() -> Spec:
 @pytest.fixture(scope="session")
 def quick() -> Options:
     return Options(profile=get_profile("quick"))
-

@@ -12,7 +12,6 @@ import jsonschema
 import pytest
 
 from conformance.report import SCHEMA
-
 from tests.helpers import ROOT, SERVERS
 
 CLI = [sys.executable, "-m", "conformance.cli"]
@@ -21,7 +20,11 @@ OK = [sys.executable, str(SERVERS / "ok_selectors.py"), "{port}", "{host}"]
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*CLI, *args], capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL,
+        [*CLI, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        stdin=subprocess.DEVNULL,
         cwd=cwd,
     )
 
@@ -73,15 +76,33 @@ def test_malformed_manifest_is_refused(tmp_path):
 
 def test_conformant_server_exit_0_with_valid_json_and_junit(tmp_path):
     report, junit = tmp_path / "r.json", tmp_path / "j.xml"
-    proc = run("check", "--profile", "quick", "--only", "upper", "--only", "prompt",
-               "--json", str(report), "--junit", str(junit), "-n", "1", "--", *OK, cwd=tmp_path)
+    proc = run(
+        "check",
+        "--profile",
+        "quick",
+        "--only",
+        "upper",
+        "--only",
+        "prompt",
+        "--json",
+        str(report),
+        "--junit",
+        str(junit),
+        "-n",
+        "1",
+        "--",
+        *OK,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "verdict: CONFORMANT" in proc.stdout
     data = json.loads(report.read_text())
     jsonschema.validate(data, json.loads(SCHEMA.read_text()))
     assert data["verdict"] == "conformant"
     assert [(r["id"], r["outcome"]) for r in data["requirements"]] == [
-        ("upper", "pass"), ("prompt", "pass")]
+        ("upper", "pass"),
+        ("prompt", "pass"),
+    ]
     cases = ET.parse(junit).getroot().iter("testcase")
     assert sorted(c.get("name") for c in cases) == ["prompt", "upper"]
 
@@ -89,8 +110,19 @@ def test_conformant_server_exit_0_with_valid_json_and_junit(tmp_path):
 def test_nonconformant_server_exit_1_names_requirement_and_difference(tmp_path):
     report = tmp_path / "r.json"
     bug = [sys.executable, str(SERVERS / "forgets_z.py"), "{port}", "{host}"]
-    proc = run("check", "--profile", "quick", "--only", "upper", "--only", "listen",
-               "--json", str(report), "--", *bug)
+    proc = run(
+        "check",
+        "--profile",
+        "quick",
+        "--only",
+        "upper",
+        "--only",
+        "listen",
+        "--json",
+        str(report),
+        "--",
+        *bug,
+    )
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "NOT CONFORMANT" in proc.stdout and "upper" in proc.stdout
     assert "0x7A 'z'" in proc.stdout  # the first wrong byte, shown
@@ -108,10 +140,13 @@ def test_server_that_never_listens_fails_listen_and_leaves_nothing(tmp_path):
 
 
 def test_rfc862_spec_runs_with_no_new_code():
-    plain = [sys.executable, str(ROOT / "impls/plain-echo/server.py"),
-             "{port}", "{host}"]
+    plain = [sys.executable, str(ROOT / "impls/plain-echo/server.py"), "{port}", "{host}"]
     spec = str(ROOT / "spec/rfc862-echo.toml")
-    ok = run("check", "--spec", spec, "--profile", "quick", "--only", "echo", "-n", "1", "--", *plain)
+    ok = run(
+        "check", "--spec", spec, "--profile", "quick", "--only", "echo", "-n", "1", "--", *plain
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    upper = run("check", "--spec", spec, "--profile", "quick", "--only", "echo", "-n", "1", "--", *OK)
+    upper = run(
+        "check", "--spec", spec, "--profile", "quick", "--only", "echo", "-n", "1", "--", *OK
+    )
     assert upper.returncode == 1 and "echo (MUST)" in upper.stdout

@@ -68,9 +68,11 @@ def test_exit_before_listening_fails_fast_with_status_and_stderr(tmp_path, spec)
 
 def test_never_listening_times_out(tmp_path, spec):
     source = "import time; time.sleep(60)"
-    with Server(target(tmp_path, source), short(spec, startup=0.5)) as server:
-        with pytest.raises(NonConformance, match="did not accept a connection .* within 0.5 s"):
-            server.start()
+    with (
+        Server(target(tmp_path, source), short(spec, startup=0.5)) as server,
+        pytest.raises(NonConformance, match=r"did not accept a connection .* within 0\.5 s"),
+    ):
+        server.start()
 
 
 def test_missing_command_is_a_usage_error(tmp_path):

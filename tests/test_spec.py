@@ -14,11 +14,24 @@ ECHO_TEXT = DEFAULT_SPEC.read_text()
 
 def test_default_spec_declares_the_issue_requirements(spec):
     assert spec.ids == (
-        "listen", "upper", "stream", "prompt", "persist", "close-on-eof", "survive-reset",
-        "many-connections", "concurrent", "idle-cpu", "capacity",
+        "listen",
+        "upper",
+        "stream",
+        "prompt",
+        "persist",
+        "close-on-eof",
+        "survive-reset",
+        "many-connections",
+        "concurrent",
+        "idle-cpu",
+        "capacity",
     )
     levels = {r.id: r.level for r in spec.requirements}
-    assert [i for i, lv in levels.items() if lv == "SHOULD"] == ["concurrent", "idle-cpu", "capacity"]
+    assert [i for i, lv in levels.items() if lv == "SHOULD"] == [
+        "concurrent",
+        "idle-cpu",
+        "capacity",
+    ]
     assert all(r.points > 0 and r.text and r.title for r in spec.requirements)
 
 
@@ -53,8 +66,11 @@ def broken(tmp_path: Path, old: str, new: str) -> Path:
         ("max_size = 300", "max_sise = 300", "requirement[1].params.max_sise: unknown key"),
         ("points = 15", "", "requirement[1].points: missing"),
         ("[limits]", "[limit]", "limit: unknown key"),
-        ('on_client_half_close = "flush-then-close"', 'on_client_half_close = "close"',
-         "protocol.end_of_stream.on_client_half_close: must be one of flush-then-close"),
+        (
+            'on_client_half_close = "flush-then-close"',
+            'on_client_half_close = "close"',
+            "protocol.end_of_stream.on_client_half_close: must be one of flush-then-close",
+        ),
         ("[timeouts]", "[timeouts", "not valid TOML"),
     ],
 )
@@ -67,9 +83,11 @@ def test_malformed_spec_names_file_key_and_problem(tmp_path, old, new, message):
 
 
 def test_overlapping_ranges_are_refused(tmp_path):
-    path = broken(tmp_path, "[protocol.end_of_stream]",
-                  "[[protocol.transform]]\nfirst = 0x7A\nlast = 0x7B\noffset = 1\n\n"
-                  "[protocol.end_of_stream]")
+    path = broken(
+        tmp_path,
+        "[protocol.end_of_stream]",
+        "[[protocol.transform]]\nfirst = 0x7A\nlast = 0x7B\noffset = 1\n\n[protocol.end_of_stream]",
+    )
     with pytest.raises(SpecError, match=r"protocol.transform\[1\]: overlaps the range 97..122"):
         load_spec(path)
 

@@ -1,0 +1,69 @@
+"""The checks on a few servers, end to end (quick profile): verdicts and what they explain."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+
+from conformance import launcher
+from conformance.runner import evaluate
+from tests.helpers import script, server
+
+CRASH_ON_FF = """
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[2], int(sys.argv[1]))); s.listen()
+while True:
+    c, _ = s.accept()
+    while data := c.recv(4096):
+        assert b"\\xff" not in data, "cannot handle 0xFF"
+        c.sendall(data.upper())
+    c.close()
+"""
+
+
+def test_correct_server_passes_everything(spec, quick):
+    impl = server("ok_selectors.py")
+    outcomes = {r: evaluate(spec, spec.requirement(r), impl, quick) for r in spec.ids}
+    failed = {r: res.summary for r, res in outcomes.items() if res.outcome != "pass"}
+    assert failed == {}
+
+
+def test_wrong_byte_is_pinned_to_upper_with_offset(spec, quick):
+    result = evaluate(spec, spec.requirement("upper"), server("forgets_z.py"), quick)
+    assert result.outcome == "fail"
+    assert "0x7A 'z'" in result.summary and "0x5A 'Z'" in result.summary
+    assert "minimal failing case" in result.evidence
+
+
+def test_crash_shows_exit_status_and_traceback_tail(spec, quick, tmp_path):
+    result = evaluate(spec, spec.requirement("upper"), script(tmp_path, CRASH_ON_FF), quick)
+    assert result.outcome == "fail"
+    assert "exited with status 1" in result.evidence
+    assert "AssertionError: cannot handle 0xFF" in result.evidence
+
+
+def test_a_crash_does_not_leak_into_other_requirements(spec, quick, tmp_path):
+    # Restarted between examples, the server is judged on `prompt` by its own merits.
+    result = evaluate(spec, spec.requirement("prompt"), script(tmp_path, CRASH_ON_FF), quick)
+    assert result.outcome == "pass", result.summary
+
+
+def test_busy_fixed_port_is_an_error_not_a_fail(spec, quick, tmp_path, monkeypatch):
+    monkeypatch.setattr(launcher, "TIME_WAIT", 0.0)
+    short = dataclasses.replace(spec, timeouts=dataclasses.replace(spec.timeouts, startup=0.3))
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        impl = server("ok_selectors.py")
+        target = dataclasses.replace(impl.target, fixed_port=port)
+        impl = dataclasses.replace(impl, target=target)
+        result = evaluate(short, spec.requirement("listen"), impl, quick)
+    assert result.outcome == "error"
+    assert f"port {port}" in result.summary
+
+
+def test_waiting_for_a_newline_fails_prompt_as_a_missing_reply(spec, quick):
+    result = evaluate(spec, spec.requirement("prompt"), server("line_buffered.py"), quick)
+    assert result.outcome == "fail" and "no reply within 2 s" in result.summary
