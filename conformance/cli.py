@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("echo-conformance: interrupted", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # output piped to a program that stopped reading (head, less)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_USAGE
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -216,7 +219,8 @@ def pytest_args(
         out += ["--reply-timeout", str(args.timeout)]
     if args.junit:
         out += ["--junitxml", str(args.junit)]
-    workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
+    tests = len(impls) * len(args.only or spec.ids)
+    workers = args.workers if args.workers is not None else min(os.cpu_count() or 1, tests)
     if workers > 1:
         out += ["-n", str(workers), "--dist", "loadgroup"]
     out += ["-q", "--tb=no", "-rN"] if args.verbose else ["-p", "no:terminal"]

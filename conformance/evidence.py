@@ -19,7 +19,8 @@ def hex_bytes(data: bytes) -> str:
 
 
 def describe_deviation(dev: Deviation) -> str:
-    lines = [f"{dev.kind.value}: {dev.message}"]
+    """The bytes around a deviation, as text and hex (the message itself is the summary)."""
+    lines = []
     if dev.expected or dev.received:
         where = f" at reply offset {dev.offset}" if dev.offset is not None else ""
         lines.append(f"  expected{where}: {show_bytes(dev.expected)}  [{hex_bytes(dev.expected)}]")
