@@ -116,6 +116,7 @@ class Server:
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    pacing: bool = True  # clients wait for room in the accept queue (until it once stays full)
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="echo-conf-")))
 
     @property
@@ -275,6 +276,29 @@ class Server:
             out.append("stderr (last lines):")
             out += ["  | " + line for line in tail.splitlines()]
         return "\n".join(out)
+
+    def accept_queue(self) -> int | None:
+        """Connections waiting in the server's accept queue (None when it cannot be read).
+
+        Read from the kernel's socket table (/proc/PID/net/tcp: a LISTEN socket's rx_queue is
+        its accept queue), so clients can be paced to what a small listen backlog holds
+        instead of having their SYNs dropped and retried a second later."""
+        if self.proc is None:
+            return None
+        suffix = f":{self.port:04X}"
+        for table in ("tcp", "tcp6"):
+            try:
+                with open(f"/proc/{self.proc.pid}/net/{table}") as lines:
+                    next(lines)  # the header
+                    # Listening sockets come first; stop before the (long) connection table.
+                    for fields in map(str.split, lines):
+                        if fields[3] != "0A":  # 0A: LISTEN
+                            break
+                        if fields[1].endswith(suffix):
+                            return int(fields[4].split(":")[1], 16)
+            except (OSError, StopIteration, IndexError, ValueError):
+                return None
+        return None
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system) of every live process in the server's group."""

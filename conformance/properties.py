@@ -35,7 +35,7 @@ PROFILES = {
     p.name: p
     for p in (
         Profile("quick", max_examples=8, step_count=12, shrink_seconds=2.0),
-        Profile("default", max_examples=25, step_count=25, shrink_seconds=5.0),
+        Profile("default", max_examples=25, step_count=25, shrink_seconds=3.0),
         Profile("thorough", max_examples=200, step_count=60, shrink_seconds=60.0),
     )
 }

@@ -19,6 +19,9 @@ from conformance.outcome import NonConformance
 from conformance.spec import Spec
 
 
+PACE_QUEUE = 4  # connections queued unaccepted before a new connect waits (backlog 5 holds 6)
+
+
 class Peer:
     def __init__(self, conn: Conn, transform: Transform) -> None:
         self.conn = conn
@@ -67,6 +70,7 @@ class Session:
 
     def connect(self, name: str | None = None) -> Peer:
         name = name or f"c{len(self.peers) + 1}"
+        self._pace()
         try:
             conn = Conn.connect(self.server.address, name, self.transcript, self.timeouts.connect)
         except Refused as exc:
@@ -75,6 +79,20 @@ class Session:
         peer = Peer(conn, self.transform)
         self.peers.append(peer)
         return peer
+
+    def _pace(self) -> None:
+        """Wait (a bounded time) for room in the server's accept queue.  A server with a small
+        listen backlog is correct, but a connect beyond it loses its SYN and retries only a
+        second later; pacing keeps checks fast.  It judges nothing: the connect does."""
+        deadline = time.monotonic() + self.timeouts.reply
+        while self.server.pacing:
+            queued = self.server.accept_queue()
+            if queued is None or queued < PACE_QUEUE:
+                return
+            if time.monotonic() > deadline:
+                self.server.pacing = False  # it is not accepting: waiting again is pointless
+                return
+            time.sleep(0.001)
 
     def close(self) -> None:
         for p in self.peers:

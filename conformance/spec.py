@@ -32,7 +32,7 @@ CHECK_PARAMS: dict[str, dict[str, type]] = {
     "persist": {"writes": int, "linger": float},
     "close-on-eof": {"max_size": int},
     "survive-reset": {"big_reply": int, "rounds": int},
-    "many-connections": {"connections": int, "parallel": int},
+    "many-connections": {"connections": int, "parallel": int, "checkpoint": int},
     "concurrent": {"clients": int, "steps": int},
     "idle-cpu": {"clients": int, "window": float, "max_share": float},
     "capacity": {"connections": int},
