@@ -273,10 +273,32 @@ def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
         return EXIT_NONCONFORMANT if unexpected else EXIT_OK
     report = reports[0]
     print(render_report(report))
-    print(f"({elapsed:.1f} s; replay one check with --only ID)")
+    print(f"({elapsed:.1f} s)")
     return {"conformant": EXIT_OK, "nonconformant": EXIT_NONCONFORMANT}.get(
         report.verdict, EXIT_USAGE
     )
+
+
+def replay_template(args: argparse.Namespace, spec: Spec, impl: Implementation) -> str:
+    """The command that checks one requirement of this implementation again ({id} to fill)."""
+    words = ["echo-conformance", "check", "--only", "{id}"]
+    if spec.path.resolve() != DEFAULT_SPEC.resolve():
+        words += ["--spec", str(spec.path)]
+    for flag, value in (
+        ("--seed", args.seed),
+        ("--timeout", args.timeout),
+        ("--profile", args.profile),
+    ):
+        if value is not None:
+            words += [flag, str(value)]
+    if impl.manifest is not None:
+        words.append(str(impl.manifest.parent))
+        server = ""
+    else:
+        if impl.target.fixed_port is not None:
+            words += ["--fixed-port", str(impl.target.fixed_port)]
+        server = " -- " + impl.target.display()
+    return " ".join(w if w == "{id}" else shlex.quote(w) for w in words) + server
 
 
 def build_reports(
@@ -291,7 +313,12 @@ def build_reports(
     for impl in impls:
         port = impl.target.fixed_port
         report = Report(
-            spec, impl, impl.target.display(port if port else None), [], duration_s=elapsed
+            spec,
+            impl,
+            impl.target.display(port if port else None),
+            [],
+            duration_s=elapsed,
+            replay=replay_template(args, spec, impl),
         )
         for req in spec.requirements:
             if args.only and req.id not in args.only:

@@ -43,6 +43,10 @@ class Report:
     command: str
     entries: list[Entry] = field(default_factory=list)
     duration_s: float = 0.0
+    replay: str = ""  # a command that checks one requirement again: `{id}` marks where
+
+    def replay_command(self, rid: str) -> str:
+        return self.replay.replace("{id}", rid)
 
     @property
     def verdict(self) -> str:
@@ -124,6 +128,8 @@ def render_report(report: Report, details: bool = True) -> str:
                 lines += [f"--- {e.id} ({e.level}): {e.summary}", f"requirement: {req.text}"]
                 if e.evidence:
                     lines.append(e.evidence)
+                if report.replay:
+                    lines.append(f"replay: {report.replay_command(e.id)}")
                 lines.append("")
     lines.append(verdict_line(report))
     return "\n".join(lines)

@@ -18,7 +18,6 @@ from conformance.net import Conn, Refused, Stalled, Transcript, pump
 from conformance.outcome import NonConformance
 from conformance.spec import Spec
 
-
 PACE_QUEUE = 4  # connections queued unaccepted before a new connect waits (backlog 5 holds 6)
 
 
