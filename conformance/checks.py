@@ -20,7 +20,7 @@ from conformance.launcher import Server
 from conformance.model import Transform
 from conformance.net import Stalled, pump
 from conformance.properties import Profile, falsify
-from conformance.session import Peer, Session
+from conformance.session import BATCH, Peer, Session
 from conformance.spec import Requirement, Spec
 
 
@@ -44,7 +44,7 @@ class Context:
         """A fresh session; for stateless examples, on a live server."""
         if restart:
             self.server.ensure_running()
-        return Session(self.server, self.spec, self.transform)
+        return Session(self.server, self.spec, self.transform, restartable=restart)
 
     def falsify(self, body: Callable[[Any], None], strategy: Any, examples: list[Any]) -> None:
         falsify(body, strategy, self.profile, examples, self.seed)
@@ -355,11 +355,17 @@ def check_capacity(ctx: Context) -> None:
     """Many connections held open at once are each answered."""
     n = ctx.params["connections"]
     with ctx.session(restart=False) as s:
-        peers = [s.connect(f"h{i + 1}") for i in range(n)]
-        for i, peer in enumerate(peers):
-            peer.write(b"client %d of %d" % (i + 1, n))
-        s.replies(*peers)
-        s.quiet(peers)
+        # Connect in small batches, each answered while all earlier ones stay connected...
+        for first in range(0, n, BATCH):
+            batch = [s.connect(f"h{i + 1}") for i in range(first, min(n, first + BATCH))]
+            for peer in batch:
+                peer.write(b"client %s of %d" % (peer.name.encode(), n))
+            s.replies(*batch)
+        # ...then every one of them at once.
+        for peer in s.peers:
+            peer.write(b"all together")
+        s.replies()
+        s.quiet(s.peers)
 
 
 CHECKS: dict[str, Callable[[Context], None]] = {

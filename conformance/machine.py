@@ -25,7 +25,7 @@ from hypothesis.stateful import (
 from conformance.model import State
 from conformance.outcome import NonConformance
 from conformance.properties import ShrinkBudget, hypothesis_settings, run_hypothesis
-from conformance.session import Peer, Session
+from conformance.session import BATCH, Peer, Session
 
 if TYPE_CHECKING:
     from conformance.checks import Context
@@ -54,8 +54,8 @@ def run_clients_machine(ctx: Context) -> None:
                 return
             try:
                 fn(self, **kw)
-            except NonConformance:
-                budget.record_failure()
+            except NonConformance as exc:
+                budget.record_failure(exc)
                 raise
 
         return wrapper  # type: ignore[return-value]
@@ -73,7 +73,21 @@ def run_clients_machine(ctx: Context) -> None:
         @initialize()
         @step
         def connect_all(self) -> None:
-            self.clients = [self.session.connect() for _ in range(n)]
+            """Clients arrive a few at a time; each batch is served while the earlier clients
+            stay connected and idle."""
+            while len(self.clients) < n:
+                batch = [self.session.connect() for _ in range(min(BATCH, n - len(self.clients)))]
+                for peer in batch:
+                    peer.write(b"hello from " + peer.name.encode())
+                idle = len(self.clients)
+                self.clients += batch
+                self.session.run(
+                    self._others(),
+                    lambda: all(p.settled for p in batch),  # noqa: B023 - used at once
+                    self.session.timeouts.reply,
+                    f"with {len(batch)} clients connecting together"
+                    + (f" and {idle} more already connected and idle" if idle else ""),
+                )
 
         @rule(i=client, data=message)
         @step
@@ -81,7 +95,10 @@ def run_clients_machine(ctx: Context) -> None:
             peer = self.clients[i]
             peer.write(data)
             self.session.run(
-                self._others(), lambda: not peer.conn.outbox, self.session.timeouts.stall, "sending"
+                self._others(),
+                lambda: not peer.conn.outbox,
+                self.session.timeouts.stall,
+                "while sending",
             )
 
         @rule(i=client)
@@ -93,7 +110,7 @@ def run_clients_machine(ctx: Context) -> None:
                 self._others(),
                 lambda: peer.settled,
                 self.session.timeouts.reply,
-                f"waiting for {peer.name}'s replies while other clients were idle",
+                f"while the other {len(self._others()) - 1} client(s) were connected",
             )
 
         @rule(i=client)
@@ -131,4 +148,4 @@ def run_clients_machine(ctx: Context) -> None:
 
     machine: type[Clients] = Clients if ctx.seed is None else seed(ctx.seed)(Clients)
     config = hypothesis_settings(ctx.profile, derandomize=ctx.seed is None)
-    run_hypothesis(lambda: run_state_machine_as_test(machine, settings=config))
+    run_hypothesis(lambda: run_state_machine_as_test(machine, settings=config), budget)

@@ -69,10 +69,12 @@ class ShrinkBudget:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.first_failure: float | None = None
+        self.first: NonConformance | None = None  # the first failure seen
 
-    def record_failure(self) -> None:
+    def record_failure(self, exc: NonConformance) -> None:
         if self.first_failure is None:
             self.first_failure = time.monotonic()
+            self.first = exc
 
     def admits(self) -> bool:
         if self.first_failure is None or time.monotonic() - self.first_failure <= self.seconds:
@@ -96,8 +98,8 @@ def falsify(
             reject()
         try:
             body(case)
-        except NonConformance:
-            budget.record_failure()
+        except NonConformance as exc:
+            budget.record_failure(exc)
             raise
 
     test = given(strategy)(prop)
@@ -106,11 +108,14 @@ def falsify(
     test = hypothesis_settings(profile, derandomize=seed_value is None)(test)
     if seed_value is not None:
         test = seed(seed_value)(test)
-    run_hypothesis(test)
+    run_hypothesis(test, budget)
 
 
-def run_hypothesis(test: Callable[[], None]) -> None:
-    """Call a Hypothesis test; a failure that does not replay is still a failure of the server."""
+def run_hypothesis(test: Callable[[], None], budget: ShrinkBudget) -> None:
+    """Call a Hypothesis test; a failure that does not replay is still a failure of the server.
+
+    (A server that fails at different steps of the same case makes Hypothesis report a flaky
+    test, or even a flaky strategy for stateful runs: the first failure seen is the verdict.)"""
     try:
         test()
     except NonConformance as exc:
@@ -119,7 +124,7 @@ def run_hypothesis(test: Callable[[], None]) -> None:
             exc.evidence = "\n".join(["minimal failing case:", *notes, exc.evidence])
         raise
     except Flaky as exc:
-        inner = _first_nonconformance(exc)
+        inner = _first_nonconformance(exc) or budget.first
         if inner is None:
             raise
         raise NonConformance(

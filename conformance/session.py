@@ -19,6 +19,7 @@ from conformance.outcome import NonConformance
 from conformance.spec import Spec
 
 PACE_QUEUE = 4  # connections queued unaccepted before a new connect waits (backlog 5 holds 6)
+BATCH = 8  # clients a check connects together before waiting for their replies
 
 
 class Peer:
@@ -57,13 +58,18 @@ class Peer:
 class Session:
     """One check (or one Hypothesis example) against one server."""
 
-    def __init__(self, server: Server, spec: Spec, transform: Transform) -> None:
+    def __init__(
+        self, server: Server, spec: Spec, transform: Transform, restartable: bool = False
+    ) -> None:
         self.server = server
         self.spec = spec
         self.timeouts = spec.timeouts
         self.transform = transform
         self.transcript = Transcript()
         self.peers: list[Peer] = []
+        # A stateless example starts on a live server: one that is found dead at the first
+        # connect is restarted once.
+        self.restartable = restartable
 
     # -- connections ----------------------------------------------------------------------
 
@@ -74,7 +80,13 @@ class Session:
             conn = Conn.connect(self.server.address, name, self.transcript, self.timeouts.connect)
         except Refused as exc:
             self._settle_exit()
-            self.fail(f"{name}: {exc} ({self._server_state()})")
+            if not (self.restartable and not self.server.alive()):
+                self.fail(f"{name}: {exc} ({self._server_state()})")
+            # It was exiting after the previous example: that example's business, not this one's.
+            self.server.ensure_running()
+            self.restartable = False
+            return self.connect(name)
+        self.restartable = False
         peer = Peer(conn, self.transform)
         self.peers.append(peer)
         return peer
@@ -128,15 +140,18 @@ class Session:
             for p in waiting or peers:
                 p._note(p.stream.on_timeout(idle_timeout))
             if not any(p.deviation for p in peers):
-                self.fail(f"nothing happened within {idle_timeout:g} s while {what}")
+                self.fail(f"nothing happened within {idle_timeout:g} s ({what or 'waiting'})")
+            self.check(peers, while_=what)
         self.check(peers)
 
-    def check(self, peers: Iterable[Peer]) -> None:
+    def check(self, peers: Iterable[Peer], while_: str = "") -> None:
+        """Fail on the first deviation any of `peers` saw (`while_`: what we were waiting for)."""
         for p in peers:
             if p.deviation is not None:
                 self._settle_exit()
+                context = f", {while_}" if while_ else ""
                 self.fail(
-                    f"{p.name}: {p.deviation.kind.value}: {p.deviation.message}",
+                    f"{p.name}: {p.deviation.kind.value}: {p.deviation.message}{context}",
                     describe_deviation(p.deviation),
                 )
 
@@ -147,11 +162,11 @@ class Session:
             targets,
             lambda: all(p.settled for p in targets),
             idle_timeout or self.timeouts.reply,
-            "waiting for replies",
+            "",  # the deviation says it all: no reply within the timeout
         )
 
     def half_close(self, peer: Peer) -> None:
-        self.run([peer], lambda: not peer.conn.outbox, self.timeouts.stall, "sending")
+        self.run([peer], lambda: not peer.conn.outbox, self.timeouts.stall, "while sending")
         peer.half_close()
 
     def eof(self, peer: Peer, timeout: float | None = None) -> None:
@@ -160,7 +175,7 @@ class Session:
             [peer],
             lambda: peer.stream.state is State.CLOSED,
             timeout or self.timeouts.close,
-            "waiting for the server to close after the client's half-close",
+            "",
         )
 
     def quiet(self, peers: Iterable[Peer], seconds: float | None = None) -> None:

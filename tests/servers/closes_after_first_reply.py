@@ -1,0 +1,32 @@
+"""Planted bug (persist): answers the first chunk it receives, then closes the connection.
+
+Usage: closes_after_first_reply.py PORT [HOST]
+"""
+import socket
+import sys
+import threading
+
+
+def handle(conn):
+    with conn:
+        try:
+            if data := conn.recv(65536):
+                conn.sendall(data.upper())
+            conn.shutdown(socket.SHUT_WR)  # BUG: closes after one reply
+        except OSError:
+            pass
+
+
+def main():
+    port, host = int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
+    listener = socket.create_server((host, port), backlog=512)
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            continue
+        threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()

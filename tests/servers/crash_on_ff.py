@@ -1,0 +1,41 @@
+"""Planted bug (upper): the handler raises on byte 0xFF (a sanity check gone wrong).
+
+The connection's thread dies with ValueError and the connection is closed without a reply to
+that chunk; the server process itself survives and serves other connections.
+
+Otherwise a correct thread-per-connection server (blocking recv + sendall).
+Usage: crash_on_ff.py PORT [HOST]
+"""
+import socket
+import sys
+import threading
+
+
+def reply(data):
+    if b"\xff" in data:
+        raise ValueError("unexpected byte 0xFF in input")
+    return data.upper()
+
+
+def handle(conn):
+    with conn:
+        try:
+            while data := conn.recv(65536):
+                conn.sendall(reply(data))
+        except OSError:  # reset or broken pipe: drop this connection only
+            pass
+
+
+def main():
+    port, host = int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
+    listener = socket.create_server((host, port), backlog=512)
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            continue
+        threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()
