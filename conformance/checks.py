@@ -8,7 +8,6 @@ on the smallest input that causes it.
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from hypothesis import strategies as st
 from conformance.launcher import Server
 from conformance.model import Transform
 from conformance.net import Stalled, pump
-from conformance.properties import Profile, falsify
+from conformance.properties import Profile, block, falsify
 from conformance.session import BATCH, Peer, Session
 from conformance.spec import Requirement, Spec
 
@@ -51,12 +50,6 @@ class Context:
 
 
 # -- payloads -------------------------------------------------------------------------------
-
-
-def block(size: int, seed: int) -> bytes:
-    """`size` reproducible bytes over all 256 values: generated structure, not generated content
-    (Hypothesis draws the size and seed; megabytes of drawn bytes would be slow to shrink)."""
-    return random.Random(seed).randbytes(size)
 
 
 # Explicit cases run first and are not shrunk, so they go from small to large: a failure shows

@@ -222,7 +222,7 @@ def pytest_args(
     tests = len(impls) * len(args.only or spec.ids)
     workers = args.workers if args.workers is not None else min(os.cpu_count() or 1, tests)
     if workers > 1:
-        out += ["-n", str(workers), "--dist", "loadgroup"]
+        out += ["-n", str(workers)]
     out += ["-q", "--tb=no", "-rN"] if args.verbose else ["-p", "no:terminal"]
     return out
 

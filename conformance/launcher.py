@@ -8,6 +8,7 @@ Readiness is a connect that succeeds; teardown is SIGTERM to the group, a grace 
 from __future__ import annotations
 
 import errno
+import fcntl
 import itertools
 import os
 import shlex
@@ -20,6 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from conformance.outcome import NonConformance, RunnerError, UsageError
 from conformance.spec import Spec
@@ -117,6 +119,7 @@ class Server:
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
     pacing: bool = True  # clients wait for room in the accept queue (until it once stays full)
+    _port_lock: IO[str] | None = None  # held while a fixed-port server is ours
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="echo-conf-")))
 
     @property
@@ -130,12 +133,47 @@ class Server:
     def start(self) -> None:
         """Start the process and wait until it accepts a connection (`listen`)."""
         assert self.proc is None or self.proc.poll() is not None
-        timeouts = self.spec.timeouts
-        if self.target.fixed_port is not None:
-            self.port = self.target.fixed_port
-            self._wait_port_free(TIME_WAIT + timeouts.startup)
-        elif not self.port or not port_is_free(self.target.host, self.port):
-            self.port = pick_port(self.target.host)
+        startup = self.spec.timeouts.startup
+        if self.target.fixed_port is None:
+            if not self.port or not port_is_free(self.target.host, self.port):
+                self.port = pick_port(self.target.host)
+            self._spawn()
+            self._wait_listening(startup)
+            return
+        # One fixed-port server at a time on this machine, whichever process (xdist worker, or
+        # another run) wants it.  And the port can still be held for a while by the connections
+        # of the server that had it before (TIME_WAIT): a bind that fails so is retried, not
+        # judged.
+        self.port = self.target.fixed_port
+        self._lock_port()
+        give_up = time.monotonic() + TIME_WAIT + startup
+        while True:
+            self._wait_port_free(give_up - time.monotonic())
+            seen = self.err_path.stat().st_size if self.err_path.exists() else 0
+            self._spawn()
+            try:
+                self._wait_listening(startup)
+                return
+            except NonConformance:
+                if time.monotonic() > give_up or not self._bind_conflict(seen):
+                    raise
+            self.stop()
+            time.sleep(0.2)
+
+    def _lock_port(self) -> None:
+        if self._port_lock is None:
+            path = Path(tempfile.gettempdir()) / f"echo-conformance-port-{self.port}.lock"
+            self._port_lock = open(path, "a+")  # noqa: SIM115 - held until close()
+            fcntl.flock(self._port_lock, fcntl.LOCK_EX)
+
+    def _bind_conflict(self, offset: int) -> bool:
+        """Did the process, since `offset` in its stderr, say that its address was in use?"""
+        with open(self.err_path, "rb") as err:
+            err.seek(offset)
+            said = err.read(65536).lower()
+        return b"address already in use" in said or b"eaddrinuse" in said
+
+    def _spawn(self) -> None:
         argv = self.target.render(self.port)
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -166,7 +204,6 @@ class Server:
                 )
             except OSError as exc:
                 raise UsageError(f"{self.target.name}: cannot start {argv[0]}: {exc}") from None
-        self._wait_listening(timeouts.startup)
 
     def ensure_running(self) -> bool:
         """Restart the server if it has exited; True when it had to."""
@@ -180,7 +217,7 @@ class Server:
         return self.proc is not None and self.proc.poll() is None
 
     def _wait_port_free(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + max(0.0, timeout)
         while not port_is_free(self.target.host, self.port):
             if time.monotonic() > deadline:
                 raise RunnerError(
@@ -231,6 +268,9 @@ class Server:
 
     def close(self) -> None:
         self.stop()
+        if self._port_lock is not None:
+            self._port_lock.close()  # releases the lock
+            self._port_lock = None
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> Server:

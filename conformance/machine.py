@@ -24,7 +24,7 @@ from hypothesis.stateful import (
 
 from conformance.model import State
 from conformance.outcome import NonConformance
-from conformance.properties import ShrinkBudget, hypothesis_settings, run_hypothesis
+from conformance.properties import ShrinkBudget, block, hypothesis_settings, run_hypothesis
 from conformance.session import BATCH, Peer, Session
 
 if TYPE_CHECKING:
@@ -38,7 +38,11 @@ def run_clients_machine(ctx: Context) -> None:
     n = ctx.params["clients"]
     budget = ShrinkBudget(ctx.profile.shrink_seconds)
     client = st.integers(0, n - 1)
-    message = st.binary(min_size=1, max_size=48)
+    # Mostly short messages; now and then one that needs several reads from the server.
+    message = st.one_of(
+        st.binary(min_size=1, max_size=48),
+        st.builds(block, st.integers(1000, 5000), st.integers(0, 99)),
+    )
 
     def step(fn: F) -> F:
         """Run the step unless the shrink budget is spent; note failures for the budget."""

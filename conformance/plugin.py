@@ -101,17 +101,12 @@ def _same_spec(impl: Implementation, spec: Spec) -> bool:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "xdist_group(name): run these tests on one xdist worker")
     try:
         config._echo_conformance = Config(config)  # type: ignore[attr-defined]
     except (SpecError, UsageError) as exc:
         raise pytest.UsageError(str(exc)) from None
     except KeyError as exc:
         raise pytest.UsageError(str(exc.args[0])) from None
-    # Fixed-port servers must not overlap: their tests share an xdist_group, which only the
-    # loadgroup scheduler honours.
-    if getattr(config.option, "dist", "no") == "load":
-        config.option.dist = "loadgroup"
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.File | None:
@@ -137,8 +132,6 @@ class ImplNode(pytest.Collector):
         cfg: Config = self.config._echo_conformance  # type: ignore[attr-defined]
         for req in cfg.requirements():
             item = RequirementItem.from_parent(self, name=req.id, impl=self.impl, req=req)
-            if self.impl.target.fixed_port is not None:
-                item.add_marker(pytest.mark.xdist_group(f"port-{self.impl.target.fixed_port}"))
             reason = self.impl.expected_failures.get(req.id)
             if reason is not None:
                 item.add_marker(

@@ -70,6 +70,7 @@ class Session:
         # A stateless example starts on a live server: one that is found dead at the first
         # connect is restarted once.
         self.restartable = restartable
+        self.stateless = restartable
 
     # -- connections ----------------------------------------------------------------------
 
@@ -83,6 +84,11 @@ class Session:
             if not (self.restartable and not self.server.alive()):
                 self.fail(f"{name}: {exc} ({self._server_state()})")
             # It was exiting after the previous example: that example's business, not this one's.
+            self.server.ensure_running()
+            self.restartable = False
+            return self.connect(name)
+        if self.restartable and not self.server.alive():
+            conn.close()  # accepted by a server that was exiting: start afresh, once
             self.server.ensure_running()
             self.restartable = False
             return self.connect(name)
@@ -109,6 +115,10 @@ class Session:
         for p in self.peers:
             p.conn.close()
         self.peers.clear()
+        if self.stateless:
+            # A server that exits because a client left does so now, not during the next
+            # example (which then finds it dead and restarts it).
+            time.sleep(self.timeouts.settle)
 
     def __enter__(self) -> Session:
         return self
