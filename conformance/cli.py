@@ -266,10 +266,12 @@ def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
                 print(e.evidence)
         if any(e.outcome == "error" for _, e in unexpected):
             return EXIT_USAGE
+        total = sum(len(r.entries) for r in reports)
         print(
             f"\n{len(reports)} implementations, {len(unexpected)} outcome(s) contrary to "
             f"their declaration, in {elapsed:.1f} s"
         )
+        print(f"as-declared: {total - len(unexpected)} passed, {len(unexpected)} failed")
         return EXIT_NONCONFORMANT if unexpected else EXIT_OK
     report = reports[0]
     print(render_report(report))
