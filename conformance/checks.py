@@ -252,7 +252,7 @@ def check_survive_reset(ctx: Context) -> None:
                 _reset_client(s, kind, f"r{i + 1}", p["big_reply"])
                 round_trip(s, b"still there? %d" % i, f"n{i + 1}")
                 s.peers[-1].conn.close()
-            time.sleep(0.05)  # a crash on the last reset takes a moment
+            time.sleep(s.timeouts.settle)  # a crash on the last reset takes a moment
             round_trip(s, b"and now?", "last")
             if not s.server.alive():
                 s.fail(f"the server {s.server.exit_status()} after client resets")
