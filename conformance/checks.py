@@ -17,7 +17,6 @@ from hypothesis import strategies as st
 
 from conformance.launcher import Server
 from conformance.model import Transform
-from conformance.net import Stalled, pump
 from conformance.properties import Profile, block, falsify
 from conformance.session import BATCH, Peer, Session
 from conformance.spec import Requirement, Spec
@@ -115,7 +114,6 @@ def _writes(p: dict[str, Any]) -> st.SearchStrategy[list[bytes]]:
         st.builds(block, st.integers(1, p["max_write"]), st.integers(0, 2**16)).map(lambda b: [b]),
         st.binary(min_size=2, max_size=64).map(lambda b: [b[i : i + 1] for i in range(len(b))]),
     )
-    # A big write in about one case in eight: they are slow to echo through a slow server.
     return st.lists(one, min_size=1, max_size=p["max_writes"]).map(
         lambda groups: [w for g in groups for w in g]
     )
@@ -142,7 +140,7 @@ def check_stream(ctx: Context) -> None:
                 peer.write(w)
             if case.pause_reading:
                 peer.conn.reading = False
-                _push(s, peer, p["pause"])
+                s.push(peer, p["pause"])
                 peer.conn.reading = True
             s.replies(peer, idle_timeout=s.timeouts.stall)
             s.quiet([peer])
@@ -154,15 +152,6 @@ def check_stream(ctx: Context) -> None:
         StreamCase(tuple(block(1000, i) for i in range(20)), 500, False),
     ]
     ctx.falsify(body, strategy, examples)
-
-
-def _push(s: Session, peer: Peer, seconds: float) -> None:
-    """Write without reading for up to `seconds` (a server may rightly stop reading meanwhile)."""
-    try:
-        pump([peer.conn], lambda: not peer.conn.outbox, seconds, time.monotonic() + seconds)
-    except Stalled:
-        pass
-    s.check([peer])
 
 
 def check_prompt(ctx: Context) -> None:
@@ -267,17 +256,17 @@ def _reset_client(s: Session, kind: str, name: str, big: int) -> None:
         pass
     elif kind == "after-sending":
         peer.write(b"reset right after this")
-        _push(s, peer, 0.05)
+        s.push(peer, 0.05)
     elif kind == "owed-large-reply":
         peer.write(block(big, 3))
         peer.conn.reading = False
-        _push(s, peer, 0.2)
+        s.push(peer, 0.2)
     elif kind == "after-half-close":
         peer.write(b"half-closed, then reset")
         s.half_close(peer)
     elif kind == "vanish":  # writes and closes without reading: the kernel answers with RST
         peer.write(b"nobody reads this reply " * 64)
-        _push(s, peer, 0.05)
+        s.push(peer, 0.05)
         peer.conn.close()
         return
     peer.reset()

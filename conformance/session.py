@@ -176,6 +176,15 @@ class Session:
             "",  # the deviation says it all: no reply within the timeout
         )
 
+    def push(self, peer: Peer, seconds: float) -> None:
+        """Send what is queued for up to `seconds`, judging only what arrives meanwhile: a server
+        may rightly stop reading while the client is not reading its replies."""
+        try:
+            pump([peer.conn], lambda: not peer.conn.outbox, seconds, time.monotonic() + seconds)
+        except Stalled:
+            pass
+        self.check([peer])
+
     def half_close(self, peer: Peer) -> None:
         self.run([peer], lambda: not peer.conn.outbox, self.timeouts.stall, "while sending")
         peer.half_close()
