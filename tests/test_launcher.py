@@ -59,9 +59,12 @@ def test_ready_when_it_accepts(tmp_path, spec):
 def test_exit_before_listening_fails_fast_with_status_and_stderr(tmp_path, spec):
     source = "import sys; print('boom: no port for me', file=sys.stderr); sys.exit(3)"
     start = time.monotonic()
-    with Server(target(tmp_path, source), spec) as server, pytest.raises(NonConformance) as info:
+    with (
+        Server(target(tmp_path, source), short(spec, startup=60)) as server,
+        pytest.raises(NonConformance) as info,
+    ):
         server.start()
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start < 30  # it did not wait for the startup timeout
     assert "exited with status 3 before accepting" in info.value.summary
     assert "boom: no port for me" in info.value.evidence
 
@@ -91,12 +94,15 @@ def test_environment_is_scrubbed_and_limits_set(tmp_path, spec, monkeypatch):
         "print(sys.stdin.read() == '', flush=True)\n"
     )
     with Server(target(tmp_path, LISTEN.format(extra=extra)), spec) as server:
-        server.start()
-        out = server.out_path.read_text()
-    assert "SECRET_TOKEN" not in out
-    assert "'PORT'" in out and "'HOST'" in out
-    assert f"({spec.nofile}, {spec.nofile})" in out
-    assert out.splitlines()[1] == "True"  # stdin is /dev/null
+        server.start()  # ready as soon as it listens: the prints come just after
+        deadline = time.monotonic() + 10
+        while len(out := server.out_path.read_text().splitlines()) < 2:
+            assert time.monotonic() < deadline, out
+            time.sleep(0.01)
+    assert "SECRET_TOKEN" not in out[0]
+    assert "'PORT'" in out[0] and "'HOST'" in out[0]
+    assert f"({spec.nofile}, {spec.nofile})" in out[0]
+    assert out[1] == "True"  # stdin is /dev/null
 
 
 def test_teardown_leaves_nothing_even_when_sigterm_is_ignored(tmp_path, spec):
@@ -109,8 +115,10 @@ def test_teardown_leaves_nothing_even_when_sigterm_is_ignored(tmp_path, spec):
     )
     server = Server(target(tmp_path, LISTEN.format(extra=extra), token), short(spec, grace=0.3))
     server.start()
-    time.sleep(0.3)
-    assert len(processes_with(token)) == 2  # the server and its child
+    deadline = time.monotonic() + 10
+    while len(processes_with(token)) < 2:  # the server and its child
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     server.close()
     assert processes_with(token) == []
     assert "SIGKILL" in server.exit_status()
