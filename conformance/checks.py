@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from hypothesis import strategies as st
@@ -34,7 +35,7 @@ class Context:
     def params(self) -> dict[str, Any]:
         return self.requirement.params
 
-    @property
+    @cached_property
     def transform(self) -> Transform:
         return Transform.of(self.spec)
 

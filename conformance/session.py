@@ -82,21 +82,26 @@ class Session:
             conn = Conn.connect(self.server.address, name, self.transcript, self.timeouts.connect)
         except Refused as exc:
             self._settle_exit()
-            if not (self.restartable and not self.server.alive()):
+            if not self._exited_before_this_example():
                 self.fail(f"{name}: {exc} ({self._server_state()})")
-            # It was exiting after the previous example: that example's business, not this one's.
-            self.server.ensure_running()
-            self.restartable = False
-            return self.connect(name)
-        if self.restartable and not self.server.alive():
-            conn.close()  # accepted by a server that was exiting: start afresh, once
-            self.server.ensure_running()
-            self.restartable = False
-            return self.connect(name)
+            return self._restart_and_connect(name)
+        if self._exited_before_this_example():
+            conn.close()  # accepted by a server that was exiting
+            return self._restart_and_connect(name)
         self.restartable = False
         peer = Peer(conn, self.transform)
         self.peers.append(peer)
         return peer
+
+    def _exited_before_this_example(self) -> bool:
+        """Found dead at a stateless example's first connect: it was exiting after the previous
+        example, which is that example's business, not this one's."""
+        return self.restartable and not self.server.alive()
+
+    def _restart_and_connect(self, name: str) -> Peer:
+        self.server.ensure_running()
+        self.restartable = False  # once
+        return self.connect(name)
 
     def _pace(self) -> None:
         """Wait (a bounded time) for room in the server's accept queue.  A server with a small
