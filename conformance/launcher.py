@@ -1,8 +1,10 @@
 """Start a server under test and end it, with nothing left behind.
 
-The server runs in its own process group (a new session), with a scrubbed environment, stdin from
-/dev/null, stdout/stderr to files (never an undrained pipe) and RLIMIT_NOFILE from the spec.
-Readiness is a connect that succeeds; teardown is SIGTERM to the group, a grace period, SIGKILL.
+The server runs under its supervisor (supervisor.py): in a sandbox of its own where it can have
+one (namespaces: its own loopback network, so that every server may bind 8080 at once; its own
+PID namespace, so that nothing of it outlives it), with a scrubbed environment, stdin from
+/dev/null, stdout/stderr captured to capped files and the spec's resource limits.  Readiness is a
+connect that succeeds; teardown is SIGTERM, a grace period, SIGKILL.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import itertools
+import json
 import os
 import shlex
 import shutil
@@ -19,16 +22,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from conformance.outcome import NonConformance, RunnerError, UsageError
+from conformance.sandbox import Netns, PidsCgroup, isolation
 from conformance.spec import Spec
 
 POLL = 0.02  # seconds between readiness probes
 TIME_WAIT = 60.0  # Linux holds a closed connection's port this long (a rare race can leave one)
 TAIL_LINES = 12
+SUPERVISOR = str(Path(__file__).with_name("supervisor.py"))
 
 
 @dataclass(frozen=True)
@@ -111,15 +117,20 @@ def port_is_free(host: str, port: int) -> bool:
 
 @dataclass
 class Server:
-    """One server process under test."""
+    """One server process under test, in its sandbox (see supervisor.py)."""
 
     target: Target
     spec: Spec
     port: int = 0
-    proc: subprocess.Popen[bytes] | None = None
+    proc: subprocess.Popen[bytes] | None = None  # the supervisor
     starts: int = 0
-    pacing: bool = True  # clients wait for room in the accept queue (until it once stays full)
-    _port_lock: IO[str] | None = None  # held while a fixed-port server is ours
+    isolated: bool = field(default_factory=lambda: isolation()[0])
+    netns: Netns | None = None
+    _init_pid: int | None = None  # the PID 1 of the server's namespaces, as we see it
+    _status: IO[str] | None = None  # the supervisor's status pipe
+    _said: list[str] = field(default_factory=list)  # what it said on it
+    _port_lock: IO[str] | None = None  # held while a fixed-port server is ours (no isolation)
+    _cgroup: PidsCgroup | None = None
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="echo-conf-")))
 
     @property
@@ -140,11 +151,15 @@ class Server:
             self._spawn()
             self._wait_listening(startup)
             return
+        self.port = self.target.fixed_port
+        if self.isolated:  # a network of its own: the port is free
+            self._spawn()
+            self._wait_listening(startup)
+            return
         # One fixed-port server at a time on this machine, whichever process (xdist worker, or
         # another run) wants it.  And the port can still be held for a while by the connections
         # of the server that had it before (TIME_WAIT): a bind that fails so is retried, not
         # judged.
-        self.port = self.target.fixed_port
         self._lock_port()
         give_up = time.monotonic() + TIME_WAIT + startup
         while True:
@@ -175,35 +190,95 @@ class Server:
 
     def _spawn(self) -> None:
         argv = self.target.render(self.port)
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "LANG": "C.UTF-8",
-            "HOME": str(self.workdir),
-            "TMPDIR": str(self.workdir),
-            "PORT": str(self.port),
-            "HOST": self.target.host,
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONUNBUFFERED": "1",
+        self.target.resolve()  # a command that cannot run is the user's mistake: one line
+        scratch = self.workdir / "scratch"
+        scratch.mkdir(exist_ok=True)
+        limits = self.spec.limits
+        if self._cgroup is None and self.isolated:
+            self._cgroup = PidsCgroup(limits.processes)
+        status_r, status_w = os.pipe()
+        config = {
+            "isolate": self.isolated,
+            "status_fd": status_w,
+            "cwd": str(self.target.cwd or Path.cwd()),
+            "scratch": str(scratch),
+            "stdout": str(self.out_path),
+            "stderr": str(self.err_path),
+            "output_cap": limits.output_kib * 1024,
+            "pids_cgroup": str(self._cgroup.path) if self._cgroup and self._cgroup.path else None,
+            "limits": {
+                "nofile": limits.nofile,
+                "as": limits.address_space_mib << 20,
+                "cpu": limits.cpu_seconds,
+                "fsize": limits.file_size_mib << 20,
+            },
+            "env": {
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "LANG": "C.UTF-8",
+                "HOME": str(scratch),
+                "TMPDIR": str(scratch),
+                "PORT": str(self.port),
+                "HOST": self.target.host,
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "PYTHONUNBUFFERED": "1",
+            },
         }
-        prlimit = shutil.which("prlimit")
-        nofile = self.spec.nofile
-        if prlimit:
-            argv = [prlimit, f"--nofile={nofile}:{nofile}", "--", *argv]
         self.starts += 1
-        with open(self.out_path, "ab") as out, open(self.err_path, "ab") as err:
+        self._said = []
+        self._init_pid = None
+        self._close_handles()
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", SUPERVISOR, json.dumps(config), "--", *argv],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                pass_fds=[status_w],
+                start_new_session=True,
+            )
+        finally:
+            os.close(status_w)
+        os.set_blocking(status_r, False)
+        self._status = os.fdopen(status_r)
+        self._await_sandbox()
+
+    def _await_sandbox(self) -> None:
+        """Wait for the supervisor's "ready"; then reach into the server's network."""
+        deadline = time.monotonic() + self.spec.timeouts.startup
+        while not any(line.startswith(("ready", "exit", "signal", "error")) for line in self._said):
+            if time.monotonic() > deadline or (self.proc and self.proc.poll() is not None):
+                self._read_status()
+                break
+            time.sleep(0.002)
+            self._read_status()
+        for line in self._said:
+            if line.startswith("error"):
+                self.stop()
+                raise RunnerError(line.removeprefix("error ").strip())
+            if line.startswith("ready"):
+                words = line.split()
+                if len(words) > 1:
+                    self._init_pid = int(words[1])
+        if self.isolated and self.proc is not None:
             try:
-                self.proc = subprocess.Popen(
-                    argv,
-                    cwd=self.target.cwd,
-                    env=env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=err,
-                    start_new_session=True,
-                    preexec_fn=None if prlimit else _limit_nofile(nofile),
-                )
-            except OSError as exc:
-                raise UsageError(f"{self.target.name}: cannot start {argv[0]}: {exc}") from None
+                self.netns = Netns(self.proc.pid)
+            except OSError:
+                pass  # it has already ended: the readiness wait says how
+
+    def _read_status(self) -> None:
+        if self._status is None:
+            return
+        try:
+            while line := self._status.readline():
+                self._said.append(line.strip())
+        except (BlockingIOError, TypeError):
+            pass  # TypeError: a non-blocking text read with nothing there (CPython quirk)
+
+    def new_socket(self, family: int) -> socket.socket:
+        """A client socket that reaches the server: inside its network namespace, if it has one."""
+        if self.netns is not None:
+            return self.netns.socket(family)
+        return socket.socket(family, socket.SOCK_STREAM)
 
     def ensure_running(self) -> bool:
         """Restart the server if it has exited; True when it had to."""
@@ -237,7 +312,7 @@ class Server:
                     f"on {self.target.host}:{self.port}",
                     self.diagnostics(),
                 )
-            with socket.socket(family, socket.SOCK_STREAM) as probe:
+            with self.new_socket(family) as probe:
                 probe.settimeout(max(0.05, min(1.0, deadline - time.monotonic())))
                 try:
                     probe.connect(self.address)
@@ -247,27 +322,56 @@ class Server:
             if time.monotonic() > deadline:
                 raise NonConformance(
                     f"the server did not accept a connection on {self.target.host}:{self.port} "
-                    f"within {timeout:g} s",
+                    f"within {timeout:g} s{self._elsewhere()}",
                     self.diagnostics(),
                 )
             time.sleep(POLL)
 
+    def _elsewhere(self) -> str:
+        """Where it listens instead, said so that the user can check it there."""
+        ports = sorted(set(self.listening_ports()) - {self.port})
+        if not ports:
+            return ""
+        shown = ", ".join(map(str, ports))
+        return (
+            f"; it listens on port {shown} instead (a hard-coded port? check it there with "
+            f"--fixed-port {ports[0]})"
+        )
+
     def stop(self) -> None:
-        """SIGTERM the process group, wait the grace period, SIGKILL what is left."""
+        """SIGTERM the supervisor's group, wait the grace period, SIGKILL what is left.
+
+        Isolated, the supervisor passes SIGTERM on to every process in the server's namespace,
+        and when it ends the kernel ends them all."""
         proc = self.proc
         if proc is None:
             return
         pgid = proc.pid  # start_new_session: the leader's pid is the group id
-        _killpg(pgid, signal.SIGTERM)
-        try:
-            proc.wait(self.spec.timeouts.grace)
-        except subprocess.TimeoutExpired:
-            pass
+        if proc.poll() is None:
+            _killpg(pgid, signal.SIGTERM)
+            try:
+                proc.wait(self.spec.timeouts.grace)
+            except subprocess.TimeoutExpired:
+                pass
         _killpg(pgid, signal.SIGKILL)  # also the leader's children that outlived it
         proc.wait()
+        self._read_status()
+        if self._init_pid is not None:
+            _wait_gone(self._init_pid, self.spec.timeouts.grace)
+
+    def _close_handles(self) -> None:
+        if self.netns is not None:
+            self.netns.close()
+            self.netns = None
+        if self._status is not None:
+            self._status.close()
+            self._status = None
 
     def close(self) -> None:
         self.stop()
+        self._close_handles()
+        if self._cgroup is not None:
+            self._cgroup.close()
         if self._port_lock is not None:
             self._port_lock.close()  # releases the lock
             self._port_lock = None
@@ -288,15 +392,17 @@ class Server:
         return self.workdir / "stderr"
 
     def exit_status(self) -> str:
-        code = self.proc.poll() if self.proc else None
-        if code is None:
+        if self.proc is None or self.proc.poll() is None:
             return "is running"
-        if code < 0:
-            try:
-                return f"was killed by {signal.Signals(-code).name}"
-            except ValueError:
-                return f"was killed by signal {-code}"
-        return f"exited with status {code}"
+        self._read_status()
+        for line in reversed(self._said):
+            what, _, number = line.partition(" ")
+            if what == "exit":
+                return f"exited with status {number}"
+            if what == "signal":
+                return f"was killed by {_signal_name(int(number))}"
+        code = self.proc.returncode
+        return f"was killed by {_signal_name(-code)}" if code < 0 else f"ended (status {code})"
 
     def stderr_tail(self, lines: int = TAIL_LINES) -> str:
         try:
@@ -317,15 +423,12 @@ class Server:
             out += ["  | " + line for line in tail.splitlines()]
         return "\n".join(out)
 
-    def accept_queue(self) -> int | None:
-        """Connections waiting in the server's accept queue (None when it cannot be read).
+    # -- what the kernel tells about the server -------------------------------------------
 
-        Read from the kernel's socket table (/proc/PID/net/tcp: a LISTEN socket's rx_queue is
-        its accept queue), so clients can be paced to what a small listen backlog holds
-        instead of having their SYNs dropped and retried a second later."""
+    def _listen_rows(self) -> Iterator[list[str]]:
+        """The LISTEN rows of the socket table the server's network shows (/proc/PID/net)."""
         if self.proc is None:
-            return None
-        suffix = f":{self.port:04X}"
+            return
         for table in ("tcp", "tcp6"):
             try:
                 with open(f"/proc/{self.proc.pid}/net/{table}") as lines:
@@ -334,30 +437,112 @@ class Server:
                     for fields in map(str.split, lines):
                         if fields[3] != "0A":  # 0A: LISTEN
                             break
-                        if fields[1].endswith(suffix):
-                            return int(fields[4].split(":")[1], 16)
-            except (OSError, StopIteration, IndexError, ValueError):
-                return None
+                        yield fields
+            except (OSError, StopIteration, IndexError):
+                continue
+
+    def accept_queue(self) -> int | None:
+        """Connections waiting in the server's accept queue (None when it cannot be read).
+
+        Read from the kernel's socket table (a LISTEN socket's rx_queue is its accept queue),
+        so clients can be paced to what a small listen backlog holds instead of having their
+        SYNs dropped and retried a second later."""
+        suffix = f":{self.port:04X}"
+        for fields in self._listen_rows():
+            if fields[1].endswith(suffix):
+                try:
+                    return int(fields[4].split(":")[1], 16)
+                except (IndexError, ValueError):
+                    return None
         return None
 
-    def cpu_seconds(self) -> float:
-        """CPU time (user + system) of every live process in the server's group."""
+    def listening_ports(self) -> list[int]:
+        """The ports the server's own processes listen on."""
+        inodes = self._socket_inodes()
+        return [
+            int(fields[1].rsplit(":", 1)[1], 16)
+            for fields in self._listen_rows()
+            if fields[9] in inodes
+        ]
+
+    def _processes(self) -> list[int]:
+        """Pids (as we see them) of every live process of the server: those in its PID namespace
+        when isolated, else those in its process group."""
         if self.proc is None:
-            return 0.0
-        tick = os.sysconf("SC_CLK_TCK")
-        total = 0
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit():
-                continue
+            return []
+        mine: list[int] = []
+        if self._init_pid is not None:
             try:
-                stat = Path(entry.path, "stat").read_text()
+                ns = os.readlink(f"/proc/{self._init_pid}/ns/pid")
+            except OSError:
+                return []
+            for pid in _pids():
+                try:
+                    if os.readlink(f"/proc/{pid}/ns/pid") == ns:
+                        mine.append(pid)
+                except OSError:
+                    continue
+            return mine
+        for pid in _pids():
+            stat = _stat(pid)
+            if stat and int(stat[2]) == self.proc.pid:  # [2]: the process group
+                mine.append(pid)
+        return mine
+
+    def _socket_inodes(self) -> set[str]:
+        inodes = set()
+        for pid in self._processes():
+            try:
+                for fd in os.scandir(f"/proc/{pid}/fd"):
+                    link = os.readlink(fd.path)
+                    if link.startswith("socket:["):
+                        inodes.add(link[8:-1])
             except OSError:
                 continue
-            fields = stat[stat.rindex(")") + 2 :].split()
-            # fields[2] is the pgrp, [11] utime, [12] stime (man 5 proc, from field 3 on)
-            if int(fields[2]) == self.proc.pid:
-                total += int(fields[11]) + int(fields[12])
+        return inodes
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of every live process of the server."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in self._processes():
+            stat = _stat(pid)
+            if stat:
+                total += int(stat[11]) + int(stat[12])  # utime, stime
         return total / tick
+
+
+def _pids() -> Iterator[int]:
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            yield int(entry.name)
+
+
+def _stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat from its third field on (man 5 proc), or None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def _wait_gone(pid: int, timeout: float) -> None:
+    """Wait until `pid` has ended (a zombie has): the kernel ends a PID namespace's other
+    processes before its PID 1 is gone."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stat = _stat(pid)
+        if stat is None or stat[0] in ("Z", "X"):
+            return
+        time.sleep(0.005)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _killpg(pgid: int, sig: int) -> None:
@@ -366,12 +551,3 @@ def _killpg(pgid: int, sig: int) -> None:
     except OSError as exc:
         if exc.errno not in (errno.ESRCH, errno.EPERM):
             raise
-
-
-def _limit_nofile(n: int):  # type: ignore[no-untyped-def]
-    def limit() -> None:
-        import resource
-
-        resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
-
-    return limit

@@ -64,10 +64,15 @@ class Conn:
 
     @classmethod
     def connect(
-        cls, address: tuple[str, int], name: str, transcript: Transcript, timeout: float
+        cls,
+        address: tuple[str, int],
+        name: str,
+        transcript: Transcript,
+        timeout: float,
+        new_socket: Callable[[int], socket.socket],
     ) -> Conn:
         family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock = new_socket(family)
         sock.settimeout(timeout)
         try:
             sock.connect(address)

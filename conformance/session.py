@@ -77,9 +77,15 @@ class Session:
 
     def connect(self, name: str | None = None) -> Peer:
         name = name or f"c{len(self.peers) + 1}"
-        self._pace()
+        self._pace(name)
         try:
-            conn = Conn.connect(self.server.address, name, self.transcript, self.timeouts.connect)
+            conn = Conn.connect(
+                self.server.address,
+                name,
+                self.transcript,
+                self.timeouts.connect,
+                self.server.new_socket,
+            )
         except Refused as exc:
             self._settle_exit()
             if not self._exited_before_this_example():
@@ -103,18 +109,22 @@ class Session:
         self.restartable = False  # once
         return self.connect(name)
 
-    def _pace(self) -> None:
-        """Wait (a bounded time) for room in the server's accept queue.  A server with a small
-        listen backlog is correct, but a connect beyond it loses its SYN and retries only a
-        second later; pacing keeps checks fast.  It judges nothing: the connect does."""
+    def _pace(self, name: str) -> None:
+        """Wait for room in the server's accept queue.  A server with a small listen backlog is
+        correct, but a connect beyond it loses its SYN and retries only seconds later; pacing
+        keeps checks fast.  A server that leaves its queue full for the reply timeout while
+        clients wait has stopped accepting: that is the verdict, not a connect timeout later."""
         deadline = time.monotonic() + self.timeouts.reply
-        while self.server.pacing:
+        while True:
             queued = self.server.accept_queue()
             if queued is None or queued < PACE_QUEUE:
                 return
             if time.monotonic() > deadline:
-                self.server.pacing = False  # it is not accepting: waiting again is pointless
-                return
+                self.fail(
+                    f"{name}: cannot connect: the server accepted no connection within "
+                    f"{self.timeouts.reply:g} s while {queued} waited in its accept queue "
+                    f"({self._server_state()}; does it serve one client at a time?)"
+                )
             time.sleep(0.001)
 
     def close(self) -> None:

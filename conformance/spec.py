@@ -75,6 +75,18 @@ class Timeouts:
 
 
 @dataclass(frozen=True)
+class Limits:
+    """What the server under test may use (the sandbox enforces them)."""
+
+    nofile: int = 1024  # descriptors (RLIMIT_NOFILE)
+    address_space_mib: int = 4096  # virtual memory (RLIMIT_AS; a thread stack is 8 MiB)
+    cpu_seconds: int = 600  # CPU time of each process (RLIMIT_CPU)
+    processes: int = 1024  # processes and threads at once (a pids cgroup, where there is one)
+    file_size_mib: int = 64  # largest file it may write (RLIMIT_FSIZE)
+    output_kib: int = 1024  # stdout and stderr each kept up to this; the rest is dropped
+
+
+@dataclass(frozen=True)
 class Spec:
     path: Path
     name: str
@@ -86,7 +98,7 @@ class Spec:
     server_may_close_first: bool
     on_client_reset: str
     timeouts: Timeouts
-    nofile: int
+    limits: Limits
     requirements: tuple[Requirement, ...]
 
     def requirement(self, rid: str) -> Requirement:
@@ -180,7 +192,7 @@ def load_spec(path: str | Path = DEFAULT_SPEC) -> Spec:
     times = top.sub("timeouts")
     times.no_extra(TIMEOUTS)
     limits = top.sub("limits")
-    limits.no_extra(("nofile",))
+    limits.no_extra(tuple(Limits.__dataclass_fields__))
     timeouts = Timeouts(**{name: _positive(times, name, float) for name in TIMEOUTS})
     return Spec(
         path=path,
@@ -193,7 +205,13 @@ def load_spec(path: str | Path = DEFAULT_SPEC) -> Spec:
         server_may_close_first=eos.get("server_may_close_first", bool),
         on_client_reset=reset.choice("on_client_reset", RESET_BEHAVIOURS),
         timeouts=timeouts,
-        nofile=_positive(limits, "nofile", int),
+        limits=Limits(
+            **{
+                name: _positive(limits, name, int)
+                for name in Limits.__dataclass_fields__
+                if name in limits.table
+            }
+        ),
         requirements=_requirements(top),
     )
 

@@ -6,6 +6,8 @@ import pytest
 
 from conformance.properties import get_profile
 from conformance.runner import Options
+from conformance.sandbox import ENV
+from conformance.sandbox import isolation as isolation_available
 from conformance.spec import DEFAULT_SPEC, Spec, load_spec
 
 
@@ -21,3 +23,16 @@ def spec() -> Spec:
 @pytest.fixture(scope="session")
 def quick() -> Options:
     return Options(profile=get_profile("quick"))
+
+
+@pytest.fixture(params=["isolated", "fallback"])
+def isolation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test on both launch paths: in namespaces, and without (as a non-root user gets)."""
+    if request.param == "fallback":
+        monkeypatch.setenv(ENV, "off")
+    else:
+        monkeypatch.delenv(ENV, raising=False)
+        available, why = isolation_available()
+        if not available:
+            pytest.skip(f"no isolation here: {why}")
+    return str(request.param)

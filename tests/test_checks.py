@@ -50,7 +50,9 @@ def test_a_crash_does_not_leak_into_other_requirements(spec, quick, tmp_path):
     assert result.outcome == "pass", result.summary
 
 
-def test_busy_fixed_port_is_an_error_not_a_fail(spec, quick, tmp_path, monkeypatch):
+def test_busy_fixed_port_is_an_error_not_a_fail(spec, quick, tmp_path, monkeypatch, isolation):
+    """Without isolation, a port another process holds is our problem, not the server's; in a
+    network of its own, the server does not even see it."""
     monkeypatch.setattr(launcher, "TIME_WAIT", 0.0)
     short = dataclasses.replace(spec, timeouts=dataclasses.replace(spec.timeouts, startup=0.3))
     with socket.socket() as holder:
@@ -61,8 +63,11 @@ def test_busy_fixed_port_is_an_error_not_a_fail(spec, quick, tmp_path, monkeypat
         target = dataclasses.replace(impl.target, fixed_port=port)
         impl = dataclasses.replace(impl, target=target)
         result = evaluate(short, spec.requirement("listen"), impl, quick)
-    assert result.outcome == "error"
-    assert f"port {port}" in result.summary
+    if isolation == "isolated":
+        assert result.outcome == "pass", result.summary
+    else:
+        assert result.outcome == "error"
+        assert f"port {port}" in result.summary
 
 
 def test_waiting_for_a_newline_fails_prompt_as_a_missing_reply(spec, quick):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 import sys
 import time
 import uuid
@@ -49,11 +50,14 @@ def processes_with(token: str) -> list[int]:
     return found
 
 
-def test_ready_when_it_accepts(tmp_path, spec):
+def test_ready_when_it_accepts(tmp_path, spec, isolation):
     with Server(target(tmp_path, LISTEN.format(extra="")), spec) as server:
         server.start()
         assert server.alive()
-        assert not port_is_free("127.0.0.1", server.port)
+        with server.new_socket(socket.AF_INET) as client:
+            client.connect(server.address)
+        # Isolated, it listens in a network of its own: not on the machine's loopback.
+        assert port_is_free("127.0.0.1", server.port) == (isolation == "isolated")
 
 
 def test_exit_before_listening_fails_fast_with_status_and_stderr(tmp_path, spec):
@@ -86,11 +90,12 @@ def test_missing_command_is_a_usage_error(tmp_path):
         Target("t", ("./server.txt",), cwd=tmp_path).resolve()
 
 
-def test_environment_is_scrubbed_and_limits_set(tmp_path, spec, monkeypatch):
+def test_environment_is_scrubbed_and_limits_set(tmp_path, spec, monkeypatch, isolation):
     monkeypatch.setenv("SECRET_TOKEN", "leak")
     extra = (
         "import resource\n"
-        "print(sorted(os.environ), resource.getrlimit(resource.RLIMIT_NOFILE), flush=True)\n"
+        "print(sorted(os.environ), resource.getrlimit(resource.RLIMIT_NOFILE), "
+        "resource.getrlimit(resource.RLIMIT_AS), flush=True)\n"
         "print(sys.stdin.read() == '', flush=True)\n"
     )
     with Server(target(tmp_path, LISTEN.format(extra=extra)), spec) as server:
@@ -101,11 +106,13 @@ def test_environment_is_scrubbed_and_limits_set(tmp_path, spec, monkeypatch):
             time.sleep(0.01)
     assert "SECRET_TOKEN" not in out[0]
     assert "'PORT'" in out[0] and "'HOST'" in out[0]
-    assert f"({spec.nofile}, {spec.nofile})" in out[0]
+    assert f"({spec.limits.nofile}, {spec.limits.nofile})" in out[0]
+    memory = spec.limits.address_space_mib << 20
+    assert f"({memory}, {memory})" in out[0]
     assert out[1] == "True"  # stdin is /dev/null
 
 
-def test_teardown_leaves_nothing_even_when_sigterm_is_ignored(tmp_path, spec):
+def test_teardown_leaves_nothing_even_when_sigterm_is_ignored(tmp_path, spec, isolation):
     token = uuid.uuid4().hex
     extra = (
         "import signal, subprocess\n"
@@ -122,6 +129,83 @@ def test_teardown_leaves_nothing_even_when_sigterm_is_ignored(tmp_path, spec):
     server.close()
     assert processes_with(token) == []
     assert "SIGKILL" in server.exit_status()
+
+
+DAEMON = """
+import os, signal, time
+if os.fork() == 0:
+    os.setsid()  # a new session: out of the server's process group
+    if os.fork() == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        os.execvp(sys.executable, [sys.executable, "-c", "import time; time.sleep(60)", TOKEN])
+    os._exit(0)
+"""
+
+
+def test_isolated_teardown_ends_daemons_too(tmp_path, spec, isolation):
+    if isolation != "isolated":
+        pytest.skip("without a PID namespace, a daemon that left the group can outlive it")
+    token = uuid.uuid4().hex
+    extra = DAEMON.replace("TOKEN", repr(token))
+    server = Server(target(tmp_path, LISTEN.format(extra=extra)), short(spec, grace=0.3))
+    server.start()
+    deadline = time.monotonic() + 10
+    while not processes_with(token):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    server.close()
+    assert processes_with(token) == []
+
+
+def test_isolated_server_cannot_write_outside_its_scratch_folder(tmp_path, spec, isolation):
+    if isolation != "isolated":
+        pytest.skip("without a mount namespace, the server writes where its user may")
+    extra = (
+        "for path in (os.path.join(os.getcwd(), 'x'), os.path.join(os.environ['TMPDIR'], 'x')):\n"
+        "    try:\n"
+        "        open(path, 'w').close(); print('wrote', path, flush=True)\n"
+        "    except OSError as exc:\n"
+        "        print('refused', path, exc.strerror, flush=True)\n"
+    )
+    with Server(target(tmp_path, LISTEN.format(extra=extra)), spec) as server:
+        server.start()
+        deadline = time.monotonic() + 10
+        while len(out := server.out_path.read_text().splitlines()) < 2:
+            assert time.monotonic() < deadline, out
+            time.sleep(0.01)
+    assert out[0].startswith("refused") and "Read-only file system" in out[0]
+    assert out[1].startswith("wrote")
+
+
+def test_output_flood_is_capped_and_the_server_keeps_running(tmp_path, spec, isolation):
+    extra = (
+        "for _ in range(20000):\n    print('x' * 1000)\n"
+        "print('flood over', file=sys.stderr, flush=True)\n"
+    )
+    capped = dataclasses.replace(spec, limits=dataclasses.replace(spec.limits, output_kib=64))
+    with Server(target(tmp_path, LISTEN.format(extra=extra)), capped) as server:
+        server.start()
+        deadline = time.monotonic() + 20
+        while "flood over" not in server.stderr_tail():
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert server.alive()
+        server.stop()
+        out = server.out_path.read_bytes()
+    assert len(out) < 65 * 1024
+    assert out.rstrip().endswith(b"more bytes dropped]"), (out[-200:], server.exit_status())
+
+
+def test_listening_elsewhere_is_named_with_the_way_to_check_it(tmp_path, spec, isolation):
+    source = LISTEN.format(extra="").replace("int(sys.argv[1])", "int(sys.argv[3])")
+    other = str(pick_port("127.0.0.1"))
+    with (
+        Server(target(tmp_path, source, other), short(spec, startup=0.5)) as server,
+        pytest.raises(NonConformance) as info,
+    ):
+        server.start()
+    assert f"it listens on port {other} instead" in info.value.summary
+    assert f"--fixed-port {other}" in info.value.summary
 
 
 def test_pick_port_avoids_the_ephemeral_range():

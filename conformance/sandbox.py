@@ -1,0 +1,124 @@
+"""The runner's side of the sandbox: is isolation available, and how to reach inside it.
+
+The supervisor (supervisor.py, a program of its own) builds the sandbox around each server.  Here
+the runner decides whether it can (root, namespaces allowed), makes the server's pids cgroup, and
+creates its client sockets inside the server's network namespace: a socket belongs for life to
+the namespace of the thread that created it, so the thread enters the namespace (setns), creates
+the socket, and comes back.  That costs microseconds, so it is done for every socket.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+CLONE_NEWNET = 0x40000000
+OFF_VALUES = ("0", "off", "no", "false")
+ENV = "ECHO_CONFORMANCE_ISOLATION"
+PIDS_CGROUPS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def isolation() -> tuple[bool, str]:
+    """(available, why not): servers get namespaces of their own only as root, where the
+    kernel allows them, and unless $ECHO_CONFORMANCE_ISOLATION says off."""
+    if os.environ.get(ENV, "").strip().lower() in OFF_VALUES:
+        return False, f"turned off by {ENV}={os.environ[ENV]}"
+    return _namespaces_allowed()
+
+
+@cache
+def _namespaces_allowed() -> tuple[bool, str]:
+    if os.geteuid() != 0:
+        return False, "not root"
+    # A thread that leaves the runner's network namespace ends with it: a free probe.
+    result: list[int] = []
+
+    def probe() -> None:
+        result.append(_libc.unshare(CLONE_NEWNET))
+        result.append(ctypes.get_errno())
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    thread.join()
+    if result[0] != 0:
+        return False, f"namespaces are not allowed here ({os.strerror(result[1])})"
+    return True, ""
+
+
+FALLBACK_NOTE = (
+    "servers run without isolation ({why}): fixed-port servers are checked one at a time, and "
+    "processes a server detaches from its group may outlive it"
+)
+
+
+class Netns:
+    """A handle on a server's network namespace (it lives while the handle is open)."""
+
+    def __init__(self, pid: int) -> None:
+        self.fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+
+    @contextmanager
+    def entered(self) -> Iterator[None]:
+        home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            _setns(self.fd)
+            try:
+                yield
+            finally:
+                _setns(home)
+        finally:
+            os.close(home)
+
+    def socket(self, family: int) -> socket.socket:
+        with self.entered():
+            return socket.socket(family, socket.SOCK_STREAM)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def _setns(fd: int) -> None:
+    if _libc.setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"setns: {os.strerror(err)}")
+
+
+class PidsCgroup:
+    """A pids cgroup that caps a server's processes and threads, where one can be made."""
+
+    def __init__(self, limit: int) -> None:
+        self.path: Path | None = None
+        for root in PIDS_CGROUPS:
+            if not (root / "cgroup.procs").exists():
+                continue
+            path = root / f"echo-conformance-{uuid.uuid4().hex[:12]}"
+            try:
+                path.mkdir()
+                (path / "pids.max").write_text(str(limit))
+            except OSError:
+                try:
+                    path.rmdir()
+                except OSError:
+                    pass
+                continue
+            self.path = path
+            return
+
+    def close(self) -> None:
+        if self.path is not None:
+            try:
+                self.path.rmdir()  # empty once every process in it has ended
+            except OSError:
+                pass
+            self.path = None

@@ -1,0 +1,297 @@
+"""The supervisor of one server under test: the sandbox it runs in, and what it leaves behind.
+
+Run by the launcher as a separate program (`python -I -S supervisor.py CONFIG_JSON -- ARGV...`),
+with the standard library only, so that it starts fast and imports nothing of the runner.
+
+With isolation on (the launcher's choice: root), it first moves into new network, PID, mount, IPC
+and UTS namespaces: only loopback, up; every file system read-only but the server's scratch
+folder; then it forks the namespace's PID 1, which starts the server.  When PID 1 ends, the kernel
+kills every process left in the namespace: daemons, double forks and SIGTERM-ignorers included.
+The server itself runs without any capability, so it cannot undo any of this.
+
+Either way, the supervisor captures the server's stdout and stderr into files capped in size
+(the rest is counted and dropped, so a flood neither blocks the server nor fills the disk), sets
+its resource limits, and reports on the status pipe: "ready", then "exit N" or "signal N".
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import fcntl
+import json
+import os
+import resource
+import select
+import signal
+import socket
+import struct
+import sys
+from typing import IO, Any
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
+MOUNT_FLAGS = {
+    "nosuid": MS_NOSUID,
+    "nodev": MS_NODEV,
+    "noexec": MS_NOEXEC,
+    "noatime": MS_NOATIME,
+    "nodiratime": MS_NODIRATIME,
+    "relatime": MS_RELATIME,
+}
+SYS_MOUNT_SETATTR = 442  # the same number on every architecture (new syscalls are unified)
+AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = -100, 0x8000, 1
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_SECUREBITS, PR_SET_NO_NEW_PRIVS = 1, 24, 28, 38
+SECURE_ALL_BITS_LOCKED = 0x3F  # noroot, no_setuid_fixup, keep_caps: set and locked
+LINUX_CAPABILITY_VERSION_3 = 0x20080522
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 1
+TRUNCATED = b"\n[... output truncated by echo-conformance: %d more bytes dropped]\n"
+
+libc = ctypes.CDLL(None, use_errno=True)
+
+
+def check(result: int, what: str) -> int:
+    if result < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+    return result
+
+
+def main() -> int:
+    config = json.loads(sys.argv[1])
+    argv = sys.argv[3:]
+    status = os.fdopen(config["status_fd"], "w", buffering=1)
+    check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL), "prctl(PDEATHSIG)")
+    # Opened before the file systems turn read-only.
+    sinks = (
+        Sink(config["stdout"], config["output_cap"]),
+        Sink(config["stderr"], config["output_cap"]),
+    )
+    try:
+        if config.get("pids_cgroup"):
+            with open(os.path.join(config["pids_cgroup"], "cgroup.procs"), "w") as procs:
+                procs.write(str(os.getpid()))
+        if config["isolate"]:
+            enter_namespaces(config["scratch"])
+    except OSError as exc:
+        status.write(f"error cannot isolate the server: {exc.strerror or exc}\n")
+        return 125
+    if not config["isolate"]:
+        status.write("ready\n")
+        # The runner signals the whole process group: the server gets its SIGTERM directly, and
+        # the supervisor stays to copy its last words.
+        signal.signal(signal.SIGTERM, lambda *_: None)
+        return supervise(config, argv, sinks, status, pid1=False)
+    # unshare(CLONE_NEWPID) applies to children: the next fork is the namespace's PID 1.
+    init = os.fork()
+    if init == 0:
+        try:
+            check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL), "prctl(PDEATHSIG)")
+            os._exit(supervise(config, argv, sinks, status, pid1=True))
+        except BaseException as exc:  # report anything, never a traceback
+            status.write(f"error {exc}\n")
+            os._exit(125)
+    status.write(f"ready {init}\n")
+    signal.signal(signal.SIGTERM, lambda *_: send(init, signal.SIGTERM))
+    while True:
+        try:
+            _, code = os.waitpid(init, 0)
+            return os.waitstatus_to_exitcode(code) & 0xFF
+        except InterruptedError:
+            continue
+
+
+def send(pid: int, sig: int) -> None:
+    """kill(), for a signal handler: whoever it was for may be gone already."""
+    try:
+        os.kill(pid, sig)
+    except OSError:
+        pass
+
+
+def enter_namespaces(scratch: str) -> None:
+    flags = CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
+    check(libc.unshare(flags), "unshare")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        ifreq = fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sH22x", b"lo", 0))
+        lo_flags = struct.unpack("16sH22x", ifreq)[1] | IFF_UP
+        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", lo_flags))
+    mount(None, "/", MS_REC | MS_PRIVATE)  # nothing done here reaches the host's mounts
+    read_only_everywhere()
+    mount(scratch, scratch, MS_BIND)  # a mount of its own, read-only like its parent...
+    mount(None, scratch, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)  # ...made writable
+
+
+def mount(source: str | None, target: str, flags: int) -> None:
+    src = source.encode() if source else None
+    check(libc.mount(src, target.encode(), None, ctypes.c_ulong(flags), None), f"mount {target}")
+
+
+def read_only_everywhere() -> None:
+    class MountAttr(ctypes.Structure):
+        _fields_ = [
+            ("set", ctypes.c_uint64),
+            ("clr", ctypes.c_uint64),
+            ("propagation", ctypes.c_uint64),
+            ("userns_fd", ctypes.c_uint64),
+        ]
+
+    attr = MountAttr(MOUNT_ATTR_RDONLY, 0, 0, 0)
+    done = libc.syscall(
+        SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE, ctypes.byref(attr), ctypes.sizeof(attr)
+    )
+    if done == 0:
+        return
+    # Kernels before 5.12: remount each mount read-only, keeping its own flags.
+    with open("/proc/self/mountinfo") as table:
+        for line in table:
+            fields = line.split()
+            target = fields[4].replace("\\040", " ")
+            flags = MS_REMOUNT | MS_BIND | MS_RDONLY
+            for option in fields[5].split(","):
+                flags |= MOUNT_FLAGS.get(option, 0)
+            try:
+                mount(None, target, flags)
+            except OSError as exc:
+                if exc.errno not in (errno.ENOENT, errno.EACCES):
+                    raise
+
+
+def supervise(
+    config: dict[str, Any], argv: list[str], sinks: tuple[Sink, Sink], status: IO[str], pid1: bool
+) -> int:
+    """Start the server, copy its output (capped), reap every child; report how it ended."""
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    wake_r, wake_w = os.pipe()
+    for fd in (wake_r, wake_w, out_r, err_r):
+        os.set_blocking(fd, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    if pid1:
+        # PID 1 gets only the signals it handles: pass SIGTERM on to everyone in the namespace,
+        # daemons included.
+        signal.signal(signal.SIGTERM, lambda *_: send(-1, signal.SIGTERM))
+    server = os.fork()
+    if server == 0:
+        exec_server(config, argv, out_w, err_w)
+    os.close(out_w)
+    os.close(err_w)
+    open_sinks = dict(zip((out_r, err_r), sinks))
+    ended: int | None = None
+    while ended is None:
+        try:
+            ready, _, _ = select.select([*open_sinks, wake_r], [], [])
+        except InterruptedError:
+            continue
+        for fd in ready:
+            if fd == wake_r:
+                drain(wake_r)
+            elif not open_sinks[fd].copy(fd):
+                del open_sinks[fd]
+        ended = reap(server)
+    # What the server wrote last (bounded: its children may hold the pipes and go on writing).
+    for fd, sink in open_sinks.items():
+        sink.copy(fd, reads=16)
+    for sink in sinks:
+        sink.close()
+    if os.WIFSIGNALED(ended):
+        status.write(f"signal {os.WTERMSIG(ended)}\n")
+    else:
+        status.write(f"exit {os.WEXITSTATUS(ended)}\n")
+    return 0
+
+
+def reap(server: int) -> int | None:
+    """Reap every child that ended (orphans too, when PID 1); the server's wait status if it did."""
+    found = None
+    while True:
+        try:
+            pid, code = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return found
+        if pid == 0:
+            return found
+        if pid == server:
+            found = code
+
+
+def drain(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
+
+
+class Sink:
+    """One output file that stops growing at `cap` bytes and says how much it dropped."""
+
+    def __init__(self, path: str, cap: int) -> None:
+        self.file = open(path, "ab", buffering=0)  # noqa: SIM115 - closed by close()
+        self.room = cap
+        self.dropped = 0
+
+    def copy(self, fd: int, reads: int = 1 << 30) -> bool:
+        """Copy what is readable from `fd` (at most `reads` reads); False at EOF."""
+        for _ in range(reads):
+            try:
+                data = os.read(fd, 65536)
+            except BlockingIOError:
+                return True
+            if not data:
+                return False
+            kept = data[: self.room]
+            if kept:
+                self.file.write(kept)
+                self.room -= len(kept)
+            self.dropped += len(data) - len(kept)
+        return True
+
+    def close(self) -> None:
+        if self.dropped:
+            self.file.write(TRUNCATED % self.dropped)
+        self.file.close()
+
+
+def exec_server(config: dict[str, Any], argv: list[str], out_w: int, err_w: int) -> None:
+    try:
+        os.dup2(out_w, 1)
+        os.dup2(err_w, 2)
+        os.closerange(3, 1 << 16)
+        for sig in (signal.SIGTERM, signal.SIGCHLD):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.set_wakeup_fd(-1)
+        limits = config["limits"]
+        for name, value in limits.items():
+            res = getattr(resource, f"RLIMIT_{name.upper()}")
+            resource.setrlimit(res, (value, value))
+        os.chdir(config["cwd"])
+        if config["isolate"]:
+            drop_capabilities()
+        os.execvpe(argv[0], argv, config["env"])
+    except OSError as exc:
+        os.write(2, f"echo-conformance: cannot start {argv[0]}: {exc.strerror}\n".encode())
+    os._exit(127)
+
+
+def drop_capabilities() -> None:
+    """Root without root's powers: no capability now, none regained by exec, no setuid gain."""
+    for cap in range(64):
+        if libc.prctl(PR_CAPBSET_DROP, cap) < 0 and ctypes.get_errno() == errno.EINVAL:
+            break
+    check(libc.prctl(PR_SET_SECUREBITS, SECURE_ALL_BITS_LOCKED), "prctl(SECUREBITS)")
+    check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
+    header = struct.pack("Ii", LINUX_CAPABILITY_VERSION_3, 0)
+    data = bytes(24)  # effective, permitted, inheritable: all empty, twice (64 bits)
+    check(libc.capset(header, data), "capset")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
