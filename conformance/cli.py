@@ -3,10 +3,12 @@
     echo-conformance check [OPTIONS] -- COMMAND [ARG...]   an arbitrary server command
     echo-conformance check [OPTIONS] NAME_OR_PATH          a registered implementation
     echo-conformance check [OPTIONS] --all                 every registered implementation
+    echo-conformance grade [OPTIONS] SUBMISSIONS_DIR       grade a class (see grade.py)
+    echo-conformance merge DIR...                          combine the grades of shards
     echo-conformance list
 
-Exit status: 0 conformant (--all: every outcome as declared), 1 not conformant (--all: an
-outcome contrary to its declaration), 2 usage error or the runner failed.
+Exit status: 0 conformant (--all: every outcome as declared; grade: grading ran), 1 not
+conformant (--all: an outcome contrary to its declaration), 2 usage error or the runner failed.
 """
 
 from __future__ import annotations
@@ -16,17 +18,30 @@ import json
 import os
 import shlex
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conformance.grade import (
+    DEFAULT_COMMAND,
+    find_submissions,
+    grade,
+    gradescope_results,
+    merge,
+    shard,
+    summary_table,
+    write_grades,
+)
 from conformance.impls import Implementation, adhoc, find_impl, registry
 from conformance.outcome import UsageError
 from conformance.plugin import RESULT_KEY
-from conformance.properties import PROFILES
+from conformance.properties import PROFILES, get_profile
 from conformance.report import Entry, Report, render_matrix, render_report, write_json
+from conformance.runner import Options, Result
+from conformance.sandbox import FALLBACK_NOTE, isolation
 from conformance.spec import DEFAULT_SPEC, SPEC_DIR, Spec, SpecError, load_spec
 
 EXIT_OK, EXIT_NONCONFORMANT, EXIT_USAGE = 0, 1, 2
@@ -37,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="echo-conformance",
         description="Check TCP uppercase-echo servers against a declarative protocol spec.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="subcommand", required=True)
     check = sub.add_parser(
         "check",
         help="check a server",
@@ -88,6 +103,44 @@ def build_parser() -> argparse.ArgumentParser:
         help="parallel workers (default: the number of CPUs, 1 for one server)",
     )
     check.add_argument("-v", "--verbose", action="store_true", help="show pytest's output")
+    grade = sub.add_parser(
+        "grade",
+        help="grade a folder of submissions",
+        description="Grade each subfolder of SUBMISSIONS_DIR (one submission each).  Writes "
+        "grades.csv and, per submission, report.json and report.txt into --out.",
+    )
+    grade.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR")
+    grade.add_argument(
+        "--command",
+        dest="template",
+        default=DEFAULT_COMMAND,
+        metavar="TEMPLATE",
+        help="how to start a submission without impl.toml, run in its folder ({dir}, {port}, "
+        f"{{host}} substituted; default: {DEFAULT_COMMAND!r})",
+    )
+    grade.add_argument(
+        "--fixed-port", type=int, metavar="N", help="the servers always listen on N (like 8080)"
+    )
+    grade.add_argument(
+        "--detect-port",
+        action="store_true",
+        help="grade a server that listens on another port than it was given on that port",
+    )
+    grade.add_argument("--spec", default=str(DEFAULT_SPEC), help="protocol spec (TOML)")
+    grade.add_argument("--profile", choices=sorted(PROFILES), default=None)
+    grade.add_argument("--seed", type=int, help="vary the generated cases (default: fixed)")
+    grade.add_argument("-n", "--workers", type=int, default=None, metavar="N")
+    grade.add_argument("--out", type=Path, default=Path("grades"), help="output folder")
+    grade.add_argument("--shard", metavar="K/N", help="grade only the K-th of N slices")
+    grade.add_argument(
+        "--format",
+        choices=("csv", "gradescope"),
+        default="csv",
+        help="gradescope: SUBMISSIONS_DIR is one submission; write OUT/results.json",
+    )
+    merge = sub.add_parser("merge", help="combine the --out folders of grade shards")
+    merge.add_argument("folders", type=Path, nargs="+", metavar="DIR")
+    merge.add_argument("--out", type=Path, default=Path("grades"), help="output folder")
     lst = sub.add_parser("list", help="list registered implementations and specs")
     lst.add_argument("--spec", default=None, help="only implementations of this spec")
     return parser
@@ -101,10 +154,18 @@ def main(argv: list[str] | None = None) -> int:
         argv, command = argv[:cut], argv[cut + 1 :]
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "list":
+        if command and args.subcommand != "check":
+            raise UsageError(f"{args.subcommand} takes no server command after --")
+        if args.subcommand == "list":
             return cmd_list(args)
+        if args.subcommand == "grade":
+            return cmd_grade(args)
+        if args.subcommand == "merge":
+            count = merge(args.folders, args.out)
+            print(f"{count} submissions in {args.out / 'grades.csv'}")
+            return EXIT_OK
         return cmd_check(args, command)
-    except (UsageError, SpecError) as exc:
+    except (UsageError, SpecError, RunnerFailed) as exc:
         print(f"echo-conformance: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -175,6 +236,12 @@ class Collector:
         if report.when != "call" and report.failed:
             self.errors.append(f"{report.nodeid} ({report.when}): {report.longreprtext[-500:]}")
 
+    def result(self, key: tuple[str, str]) -> Result:
+        r = self.results[key]
+        return Result(
+            key[1], "", r["outcome"], r["summary"], r["evidence"], self.durations.get(key, 0.0)
+        )
+
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.errors.append(f"collecting {report.nodeid}: {report.longreprtext[-500:]}")
@@ -183,7 +250,41 @@ class Collector:
 def pytest_args(
     args: argparse.Namespace, spec: Spec, impls: list[Implementation], command: list[str]
 ) -> list[str]:
-    out = [
+    out = base_args(spec)
+    if command:
+        out += ["--impl-cmd", shlex.join(command)]
+        if args.fixed_port is not None:
+            out += ["--fixed-port", str(args.fixed_port)]
+    else:
+        for impl in impls:
+            out += ["--impl", str(impl.manifest.parent if impl.manifest else impl.name)]
+    for rid in args.require:
+        out += ["--require", rid]
+    if args.timeout is not None:
+        out += ["--reply-timeout", str(args.timeout)]
+    if args.junit:
+        out += ["--junitxml", str(args.junit)]
+    tests = len(impls) * len(args.only or spec.ids)
+    return out + common_args(args, tests)
+
+
+def common_args(args: argparse.Namespace, tests: int) -> list[str]:
+    out = []
+    for rid in args.only:
+        out += ["--only", rid]
+    if args.profile:
+        out += ["--profile", args.profile]
+    if args.seed is not None:
+        out += ["--seed", str(args.seed)]
+    workers = args.workers if args.workers is not None else min(os.cpu_count() or 1, tests)
+    if workers > 1:
+        out += ["-n", str(workers)]
+    out += ["-q", "--tb=no", "-rN"] if getattr(args, "verbose", False) else ["-p", "no:terminal"]
+    return out
+
+
+def base_args(spec: Spec) -> list[str]:
+    return [
         str(spec.path),
         "-p",
         "conformance.plugin",
@@ -200,31 +301,6 @@ def pytest_args(
         "-o",
         "xfail_strict=true",
     ]
-    if command:
-        out += ["--impl-cmd", shlex.join(command)]
-        if args.fixed_port is not None:
-            out += ["--fixed-port", str(args.fixed_port)]
-    else:
-        for impl in impls:
-            out += ["--impl", str(impl.manifest.parent if impl.manifest else impl.name)]
-    for rid in args.require:
-        out += ["--require", rid]
-    for rid in args.only:
-        out += ["--only", rid]
-    if args.profile:
-        out += ["--profile", args.profile]
-    if args.seed is not None:
-        out += ["--seed", str(args.seed)]
-    if args.timeout is not None:
-        out += ["--reply-timeout", str(args.timeout)]
-    if args.junit:
-        out += ["--junitxml", str(args.junit)]
-    tests = len(impls) * len(args.only or spec.ids)
-    workers = args.workers if args.workers is not None else min(os.cpu_count() or 1, tests)
-    if workers > 1:
-        out += ["-n", str(workers)]
-    out += ["-q", "--tb=no", "-rN"] if args.verbose else ["-p", "no:terminal"]
-    return out
 
 
 def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
@@ -239,18 +315,11 @@ def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
     if args.workers is not None and args.workers < 1:
         raise UsageError("-n must be >= 1")
     impls = select_impls(args, command, spec)
+    say_isolation()
     collector = Collector()
     started = time.monotonic()
-    status = pytest.main(pytest_args(args, spec, impls, command), plugins=[collector])
+    run_pytest(pytest_args(args, spec, impls, command), collector)
     elapsed = time.monotonic() - started
-    if status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or collector.errors:
-        for err in collector.errors:
-            print(f"echo-conformance: runner error: {err}", file=sys.stderr)
-        print(
-            f"echo-conformance: the runner failed (pytest exit status {int(status)})",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
     reports = build_reports(spec, impls, collector, args, elapsed)
     if args.json:
         write_json(args.json, reports, many=args.all)
@@ -279,6 +348,74 @@ def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
     return {"conformant": EXIT_OK, "nonconformant": EXIT_NONCONFORMANT}.get(
         report.verdict, EXIT_USAGE
     )
+
+
+class RunnerFailed(Exception):
+    """pytest could not run the checks (it said why on stderr)."""
+
+
+def run_pytest(argv: list[str], collector: Collector) -> None:
+    status = pytest.main(argv, plugins=[collector])
+    if status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or collector.errors:
+        for err in collector.errors:
+            print(f"echo-conformance: runner error: {err}", file=sys.stderr)
+        raise RunnerFailed(f"the runner failed (pytest exit status {int(status)})")
+
+
+def say_isolation() -> None:
+    """Once per run, when servers cannot have namespaces of their own."""
+    available, why = isolation()
+    if not available:
+        print(f"echo-conformance: note: {FALLBACK_NOTE.format(why=why)}", file=sys.stderr)
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    spec = load_spec(args.spec)
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("-n must be >= 1")
+    one = args.format == "gradescope"
+    found = find_submissions(args.submissions, args.template, args.fixed_port, one)
+    subs = shard(found, args.shard)
+    if not subs:
+        raise UsageError(f"{args.submissions}: no submission folders in it")
+    say_isolation()
+    workers = args.workers or os.cpu_count() or 1
+    options = Options(profile=get_profile(args.profile), seed=args.seed)
+    tty = sys.stderr.isatty()
+    done = iter(range(1, len(subs) + 1))
+
+    def run_rest(
+        spec: Spec, impls: list[Implementation], ids: list[str]
+    ) -> dict[tuple[str, str], Result]:
+        collector = Collector()
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump([i.to_json() for i in impls], f)
+        try:
+            rest = argparse.Namespace(
+                only=ids, profile=args.profile, seed=args.seed, workers=workers
+            )
+            tests = len(impls) * len(ids)
+            argv = [*base_args(spec), "--impl-json", f.name, *common_args(rest, tests)]
+            run_pytest(argv, collector)
+        finally:
+            os.unlink(f.name)
+        return {key: collector.result(key) for key in collector.results}
+
+    def progress(line: str) -> None:
+        if tty:
+            print(f"[{next(done)}/{len(subs)}] {line}", file=sys.stderr)
+
+    reports = grade(spec, subs, options, workers, args.detect_port, run_rest, progress)
+    if one:
+        args.out.mkdir(parents=True, exist_ok=True)
+        results = gradescope_results(reports[0])
+        (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+        print(render_report(reports[0]))
+        return EXIT_OK
+    write_grades(args.out, spec, reports, subs)
+    print(summary_table(reports))
+    print(f"\n{len(reports)} submissions graded; grades in {args.out / 'grades.csv'}")
+    return EXIT_OK
 
 
 def replay_template(args: argparse.Namespace, spec: Spec, impl: Implementation) -> str:

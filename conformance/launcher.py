@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import IO
 
 from conformance.outcome import NonConformance, RunnerError, UsageError
-from conformance.sandbox import Netns, PidsCgroup, isolation
+from conformance.sandbox import Cgroups, Netns, isolation
 from conformance.spec import Spec
 
 POLL = 0.02  # seconds between readiness probes
@@ -130,7 +130,7 @@ class Server:
     _status: IO[str] | None = None  # the supervisor's status pipe
     _said: list[str] = field(default_factory=list)  # what it said on it
     _port_lock: IO[str] | None = None  # held while a fixed-port server is ours (no isolation)
-    _cgroup: PidsCgroup | None = None
+    _cgroups: Cgroups | None = None
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="echo-conf-")))
 
     @property
@@ -194,8 +194,8 @@ class Server:
         scratch = self.workdir / "scratch"
         scratch.mkdir(exist_ok=True)
         limits = self.spec.limits
-        if self._cgroup is None and self.isolated:
-            self._cgroup = PidsCgroup(limits.processes)
+        if self._cgroups is None and self.isolated:
+            self._cgroups = Cgroups(limits.processes, limits.memory_mib)
         status_r, status_w = os.pipe()
         config = {
             "isolate": self.isolated,
@@ -205,7 +205,7 @@ class Server:
             "stdout": str(self.out_path),
             "stderr": str(self.err_path),
             "output_cap": limits.output_kib * 1024,
-            "pids_cgroup": str(self._cgroup.path) if self._cgroup and self._cgroup.path else None,
+            "cgroups": [str(p) for p in self._cgroups.paths] if self._cgroups else [],
             "limits": {
                 "nofile": limits.nofile,
                 "as": limits.address_space_mib << 20,
@@ -370,8 +370,8 @@ class Server:
     def close(self) -> None:
         self.stop()
         self._close_handles()
-        if self._cgroup is not None:
-            self._cgroup.close()
+        if self._cgroups is not None:
+            self._cgroups.close()
         if self._port_lock is not None:
             self._port_lock.close()  # releases the lock
             self._port_lock = None

@@ -38,6 +38,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--impl-cmd", help="check this server command instead ({port}, {host} substituted)"
     )
     group.addoption(
+        "--impl-json",
+        metavar="FILE",
+        help="check the implementations listed in this JSON file (written by `grade`)",
+    )
+    group.addoption(
         "--fixed-port", type=int, help="with --impl-cmd: the server always listens on this port"
     )
     group.addoption(
@@ -74,12 +79,17 @@ class Config:
         self.only = set(opt("--only"))
         for rid in self.required | self.only:
             self.spec.requirement(rid)  # KeyError names the known ids
-        self.impls = self._impls(opt("--impl"), opt("--impl-cmd"), opt("--fixed-port"))
+        self.impls = self._impls(
+            opt("--impl"), opt("--impl-cmd"), opt("--fixed-port"), opt("--impl-json")
+        )
 
     def _impls(
-        self, names: list[str], command: str | None, port: int | None
+        self, names: list[str], command: str | None, port: int | None, listed: str | None
     ) -> list[Implementation]:
-        if command:
+        if listed:
+            with open(listed, encoding="utf-8") as f:
+                impls = [Implementation.from_json(data) for data in json.load(f)]
+        elif command:
             impls = [adhoc(shlex.split(command), port)]
         elif names:
             impls = [find_impl(n) for n in names]

@@ -103,6 +103,59 @@ def write_json(path: Path, reports: list[Report], many: bool) -> None:
 
 MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skip": "SKIP"}
 
+# The usual causes behind a failure's words, for a student to act on (first match wins).
+HINTS = (
+    ("in use", "another process holds the address; stop it, or set SO_REUSEADDR before bind()"),
+    (
+        "did not accept a connection",
+        "the server is not listening on this host/port: check the address it binds and that "
+        "it calls listen()",
+    ),
+    (
+        "accepted no connection within",
+        "the server stops accepting while it serves a client: serve clients concurrently "
+        "(threads, select(), or non-blocking sockets)",
+    ),
+    ("refused", "nothing listens any more: the server exited or closed its listening socket"),
+    (
+        "connection reset by server",
+        "the server crashed or closed with unread data: see its stderr and exit status below",
+    ),
+    (
+        "server closed first",
+        "the server closes the connection on its own (after the first reply?): keep it open "
+        "until recv() returns b''",
+    ),
+    (
+        "closed without flushing",
+        "on recv() == b'' the server closed before sending every reply it owed: send what is "
+        "pending (sendall) first, then close",
+    ),
+    (
+        "no close after half-close",
+        "when recv() returns b'' the server must close the connection",
+    ),
+    (
+        "missing reply",
+        "no reply in time: does the server wait for a newline or a full buffer, or stop "
+        "reading while it has replies to send? Answer what recv() returned at once",
+    ),
+    (
+        "wrong byte",
+        "the reply differs from bytes.upper(): uppercase bytes, not decoded text, and only "
+        "a-z; everything else comes back unchanged",
+    ),
+    ("extra bytes", "the server sent bytes nobody asked for (a newline? a prompt? twice?)"),
+    ("while idle", "the server spins while waiting: block in select()/recv() instead of polling"),
+)
+
+
+def hint(summary: str) -> str:
+    for words, advice in HINTS:
+        if words in summary:
+            return advice
+    return ""
+
 
 def render_report(report: Report, details: bool = True) -> str:
     spec = report.spec
@@ -126,6 +179,8 @@ def render_report(report: Report, details: bool = True) -> str:
             if e.outcome in ("fail", "error") and e.expected != "fail":
                 req = spec.requirement(e.id)
                 lines += [f"--- {e.id} ({e.level}): {e.summary}", f"requirement: {req.text}"]
+                if hint(e.summary):
+                    lines.append(f"hint: {hint(e.summary)}")
                 if e.evidence:
                     lines.append(e.evidence)
                 if report.replay:

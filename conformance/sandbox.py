@@ -22,7 +22,7 @@ from pathlib import Path
 CLONE_NEWNET = 0x40000000
 OFF_VALUES = ("0", "off", "no", "false")
 ENV = "ECHO_CONFORMANCE_ISOLATION"
-PIDS_CGROUPS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
+CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -94,31 +94,63 @@ def _setns(fd: int) -> None:
         raise OSError(err, f"setns: {os.strerror(err)}")
 
 
-class PidsCgroup:
-    """A pids cgroup that caps a server's processes and threads, where one can be made."""
+class Cgroups:
+    """Control groups that cap a server's processes and memory, where they can be made: one per
+    cgroup v1 controller, under the runner's own (so its limits still apply)."""
 
-    def __init__(self, limit: int) -> None:
-        self.path: Path | None = None
-        for root in PIDS_CGROUPS:
-            if not (root / "cgroup.procs").exists():
+    def __init__(self, processes: int, memory_mib: int) -> None:
+        self.paths: list[Path] = []
+        memory = str(memory_mib << 20)
+        settings = {
+            "pids": [("pids.max", str(processes), True)],
+            # memsw (memory + swap) exists only with swap accounting: optional.
+            "memory": [
+                ("memory.limit_in_bytes", memory, True),
+                ("memory.memsw.limit_in_bytes", memory, False),
+            ],
+        }
+        own = _own_cgroups()
+        name = f"echo-conformance-{uuid.uuid4().hex[:12]}"
+        for controller, files in settings.items():
+            base = CGROUP_ROOT / controller / own.get(controller, "").lstrip("/")
+            if not (base / "cgroup.procs").exists():
                 continue
-            path = root / f"echo-conformance-{uuid.uuid4().hex[:12]}"
+            path = base / name
             try:
                 path.mkdir()
-                (path / "pids.max").write_text(str(limit))
+                for file, value, required in files:
+                    try:
+                        (path / file).write_text(value)
+                    except OSError:
+                        if required:
+                            raise
             except OSError:
-                try:
-                    path.rmdir()
-                except OSError:
-                    pass
+                _remove(path)
                 continue
-            self.path = path
-            return
+            self.paths.append(path)
 
     def close(self) -> None:
-        if self.path is not None:
-            try:
-                self.path.rmdir()  # empty once every process in it has ended
-            except OSError:
-                pass
-            self.path = None
+        for path in self.paths:
+            _remove(path)  # empty once every process in it has ended
+        self.paths = []
+
+
+def _own_cgroups() -> dict[str, str]:
+    """controller -> this process's cgroup path (cgroup v1 lines of /proc/self/cgroup)."""
+    found = {}
+    try:
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            for controller in controllers.split(","):
+                if controller:
+                    found[controller] = path
+    except (OSError, ValueError):
+        pass
+    return found
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.rmdir()
+    except OSError:
+        pass

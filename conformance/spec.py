@@ -82,6 +82,7 @@ class Limits:
     address_space_mib: int = 4096  # virtual memory (RLIMIT_AS; a thread stack is 8 MiB)
     cpu_seconds: int = 600  # CPU time of each process (RLIMIT_CPU)
     processes: int = 1024  # processes and threads at once (a pids cgroup, where there is one)
+    memory_mib: int = 1024  # memory in use (a memory cgroup, where there is one)
     file_size_mib: int = 64  # largest file it may write (RLIMIT_FSIZE)
     output_kib: int = 1024  # stdout and stderr each kept up to this; the rest is dropped
 

@@ -74,8 +74,8 @@ def main() -> int:
         Sink(config["stderr"], config["output_cap"]),
     )
     try:
-        if config.get("pids_cgroup"):
-            with open(os.path.join(config["pids_cgroup"], "cgroup.procs"), "w") as procs:
+        for cgroup in config["cgroups"]:
+            with open(os.path.join(cgroup, "cgroup.procs"), "w") as procs:
                 procs.write(str(os.getpid()))
         if config["isolate"]:
             enter_namespaces(config["scratch"])
