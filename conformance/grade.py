@@ -18,7 +18,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ALL_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from conformance.spec import Spec
 DEFAULT_COMMAND = "python3 server.py"
 ELSEWHERE = re.compile(r"it listens on port (\d+) instead")
 CSV_HEAD = ["submission", "score", "max_score", "verdict"]
+HEAD_START = 3.0  # seconds for every server to start before the other checks begin
 
 
 @dataclass
@@ -134,12 +135,26 @@ def grade(
                 return retry
         return result
 
-    # Mostly waiting for servers to start: more threads than workers.
-    with ThreadPoolExecutor(max(1, min(len(runnable), 4 * workers))) as pool:
-        firsts = dict(zip((s.name for s in runnable), pool.map(first, runnable)))
-    listening = [s.impl for s in runnable if firsts[s.name].outcome == "pass" and s.impl]
     rest_ids = [r.id for r in spec.requirements if r.id != listen.id]
-    results = run_rest(spec, listening, rest_ids) if listening and rest_ids else {}
+    firsts: dict[str, Result] = {}
+    results: dict[tuple[str, str], Result] = {}
+    started_rest: set[str] = set()
+    # Mostly waiting for servers to start: more threads than workers.  The rest of the checks
+    # starts with the servers that listen once the others have had a head start; those still
+    # starting (or never listening: the startup timeout) are waited for meanwhile.
+    with ThreadPoolExecutor(max(1, min(len(runnable), 4 * workers))) as pool:
+        pending = {pool.submit(first, sub): sub for sub in runnable}
+        head_start: float | None = HEAD_START
+        while pending:
+            finished, _ = wait(pending, timeout=head_start, return_when=ALL_COMPLETED)
+            head_start = None  # after the head start: whatever is left
+            for future in finished:
+                firsts[pending.pop(future).name] = future.result()
+            ready = [s for s in runnable if s.name in firsts and s.name not in started_rest]
+            listening = [s.impl for s in ready if s.impl and firsts[s.name].outcome == "pass"]
+            started_rest.update(s.name for s in ready)
+            if listening and rest_ids:
+                results.update(run_rest(spec, listening, rest_ids))
     reports = []
     for sub in subs:
         report = _report(spec, sub, firsts.get(sub.name), results)

@@ -349,10 +349,11 @@ class Server:
         pgid = proc.pid  # start_new_session: the leader's pid is the group id
         if proc.poll() is None:
             _killpg(pgid, signal.SIGTERM)
-            try:
-                proc.wait(self.spec.timeouts.grace)
-            except subprocess.TimeoutExpired:
-                pass
+            deadline = time.monotonic() + self.spec.timeouts.grace
+            while proc.poll() is None and time.monotonic() < deadline:
+                if self._deaf_to_sigterm():
+                    break
+                time.sleep(0.01)
         _killpg(pgid, signal.SIGKILL)  # also the leader's children that outlived it
         proc.wait()
         self._read_status()
@@ -488,6 +489,27 @@ class Server:
             if stat and int(stat[2]) == self.proc.pid:  # [2]: the process group
                 mine.append(pid)
         return mine
+
+    def _deaf_to_sigterm(self) -> bool:
+        """Is every live process of the server (its supervisors aside) ignoring SIGTERM?  Then
+        the grace period would be wasted.  (When none is left, the supervisor is finishing.)"""
+        supervisors = {self.proc.pid if self.proc else 0, self._init_pid}
+        bit = 1 << (signal.SIGTERM - 1)
+        deaf = False
+        for pid in self._processes():
+            if pid in supervisors:
+                continue
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+            if fields.get("State", "").startswith("Z"):
+                continue
+            if not int(fields.get("SigIgn", "0"), 16) & bit:
+                return False  # it catches SIGTERM, or is ending by it right now
+            deaf = True
+        return deaf
 
     def _socket_inodes(self) -> set[str]:
         inodes = set()

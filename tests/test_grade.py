@@ -1,0 +1,215 @@
+"""`grade`: submissions found, shards and merge, and (grading) a class of servers that all want
+port 8080, hostile ones included, graded in parallel, with nothing of theirs left behind."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conformance.grade import find_submissions, merge, shard
+from conformance.outcome import UsageError
+from conformance.sandbox import ENV
+from conformance.sandbox import isolation as isolation_available
+from tests.helpers import SERVERS
+
+COMMAND = f"{sys.executable} server.py 8080"  # every server of the class hard-codes 8080
+
+
+def make_class(root: Path, servers: dict[str, str]) -> Path:
+    """A submissions folder: one subfolder per name, holding tests/servers/FILE as server.py."""
+    root.mkdir()
+    for name, file in servers.items():
+        (root / name).mkdir()
+        if file:
+            shutil.copy(SERVERS / file, root / name / "server.py")
+    return root
+
+
+def grade(
+    submissions: Path, out: Path, *extra: str, env: dict[str, str] | None = None
+) -> tuple[dict[str, dict[str, str]], float]:
+    """Run `echo-conformance grade` as a user does; its grades by submission, and its time."""
+    argv = [sys.executable, "-m", "conformance.cli", "grade", str(submissions)]
+    argv += ["--command", COMMAND, "--fixed-port", "8080", "--profile", "quick", "--out", str(out)]
+    started = time.monotonic()
+    done = subprocess.run(
+        [*argv, *extra], capture_output=True, text=True, env=env, timeout=900, check=False
+    )
+    took = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    with open(out / "grades.csv", newline="") as f:
+        return {row["submission"]: row for row in csv.DictReader(f)}, took
+
+
+def failed(row: dict[str, str]) -> set[str]:
+    return {k for k, v in row.items() if v in ("fail", "error")}
+
+
+# -- finding submissions, shards, merge -------------------------------------------------------
+
+
+def test_submissions_are_the_subfolders(tmp_path):
+    root = make_class(tmp_path / "class", {"ada": "ok_threads.py", "bob": "", ".git": ""})
+    (root / "cy").mkdir()
+    (root / "cy" / "impl.toml").write_text(
+        'command = "python3 main.py {port}"\n[expected_failures]\nupper = "I know"\n'
+    )
+    (root / "cy" / "main.py").write_text("")
+    subs = {s.name: s for s in find_submissions(root, "python3 server.py", 8080)}
+    assert sorted(subs) == ["ada", "bob", "cy"]  # hidden folders are not submissions
+    assert subs["ada"].impl is not None and subs["ada"].impl.target.fixed_port == 8080
+    assert (
+        subs["bob"].impl is None and subs["bob"].problem == "nothing to run: server.py is missing"
+    )
+    cy = subs["cy"].impl
+    assert cy is not None and cy.target.argv[1] == "main.py"
+    assert cy.expected_failures == {}  # a student's declarations do not change their grade
+
+
+def test_shards_split_the_class_deterministically(tmp_path):
+    root = make_class(tmp_path / "class", {f"s{i:02}": "" for i in range(10)})
+    subs = find_submissions(root, "python3 server.py", None)
+    slices = [[s.name for s in shard(subs, f"{k}/3")] for k in (1, 2, 3)]
+    assert sorted(n for names in slices for n in names) == sorted(s.name for s in subs)
+    assert slices == [[s.name for s in shard(list(reversed(subs)), f"{k}/3")] for k in (1, 2, 3)]
+    for bad in ("0/3", "4/3", "a/b", "3"):
+        with pytest.raises(UsageError, match="--shard"):
+            shard(subs, bad)
+
+
+def test_merge_combines_shards(tmp_path):
+    head = "submission,score,max_score,verdict,listen\n"
+    for name, rows in (
+        ("one", "bob,0,10,nonconformant,fail\n"),
+        ("two", "ada,10,10,conformant,pass\n"),
+    ):
+        (tmp_path / name / name[0]).mkdir(parents=True)
+        (tmp_path / name / "grades.csv").write_text(head + rows)
+    assert merge([tmp_path / "one", tmp_path / "two"], tmp_path / "all") == 2
+    lines = (tmp_path / "all" / "grades.csv").read_text().splitlines()
+    assert lines == [head.strip(), "ada,10,10,conformant,pass", "bob,0,10,nonconformant,fail"]
+    assert (tmp_path / "all" / "o").is_dir()  # the report folders come along
+    with pytest.raises(UsageError, match="in two shards"):
+        merge([tmp_path / "one", tmp_path / "one"], tmp_path / "again")
+
+
+def test_grade_of_a_missing_folder_is_one_line_and_exit_2(tmp_path):
+    argv = [sys.executable, "-m", "conformance.cli", "grade", str(tmp_path / "nope")]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "not a folder" in done.stderr
+
+
+# -- a class (slow: tox -e grading) ---------------------------------------------------------
+
+CORRECT = {
+    "ada": "ok_threads.py",
+    "ben": "ok_asyncio.py",
+    "cem": "ok_selectors.py",
+    "dan": "ok_fork.py",
+}
+BUGGY = {"eve": "forgets_z.py", "fay": "line_buffered.py"}
+HOSTILE = {
+    "h-forks": "hostile_fork_children.py",
+    "h-daemon": "hostile_daemonize.py",
+    "h-sigterm": "hostile_ignore_sigterm.py",
+    "h-flood": "hostile_flood_stdout.py",
+    "h-memory": "hostile_memory_hog.py",
+    "h-spin": "hostile_spin.py",
+    "h-silent": "never_listens.py",
+    "h-syntax": "syntax_error.py",
+    "h-port": "wrong_port.py",
+    "h-exit": "exits_after_first.py",
+}
+# What each must fail at least (hostile traits that break no requirement are contained, not
+# graded: a server that ignores SIGTERM or leaves a daemon behind still echoes correctly).
+MUST_FAIL = {
+    "eve": {"upper"},
+    "fay": {"prompt"},
+    "h-forks": {"many-connections"},
+    "h-memory": {"capacity"},
+    "h-spin": {"idle-cpu"},
+    "h-silent": {"listen"},
+    "h-syntax": {"listen"},
+    "h-port": {"listen"},
+    "h-exit": {"survive-reset"},
+}
+
+
+def processes_in(folder: Path) -> list[int]:
+    """Live processes whose working directory is under `folder`."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                mine = os.readlink(f"{entry.path}/cwd").startswith(str(folder))
+                if mine and "State:\tZ" not in Path(entry.path, "status").read_text():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def port_8080_free() -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", 8080)) != 0
+
+
+@pytest.mark.grading
+def test_a_class_on_port_8080_hostile_ones_included(tmp_path):
+    available, why = isolation_available()
+    if not available:
+        pytest.skip(f"grading fixed-port servers in parallel needs isolation: {why}")
+    hostile = make_class(tmp_path / "class", {**CORRECT, **BUGGY, **HOSTILE})
+    grades, took = grade(hostile, tmp_path / "grades", "-n", "4")
+    assert sorted(grades) == sorted({**CORRECT, **BUGGY, **HOSTILE})
+    for name in CORRECT:
+        assert grades[name]["score"] == grades[name]["max_score"], (name, failed(grades[name]))
+    for name, ids in MUST_FAIL.items():
+        assert ids <= failed(grades[name]), (name, failed(grades[name]))
+    for name in ("h-silent", "h-syntax", "h-port"):
+        assert grades[name]["score"] == "0"
+    assert processes_in(tmp_path) == []
+    assert port_8080_free()
+    report = (tmp_path / "grades" / "h-port" / "report.txt").read_text()
+    assert "listens on port 8081 instead" in report and "hint:" in report
+    # The same 16 places with the hostile servers replaced by correct ones: hostile servers
+    # cost no more than their share.
+    calm = make_class(
+        tmp_path / "calm", {**CORRECT, **BUGGY, **{n: "ok_threads.py" for n in HOSTILE}}
+    )
+    _, baseline = grade(calm, tmp_path / "calm-grades", "-n", "4")
+    assert took < 1.5 * baseline, (took, baseline)
+
+
+@pytest.mark.grading
+def test_the_fallback_without_namespaces_gives_the_same_grades(tmp_path):
+    servers = {
+        "ada": "ok_threads.py",
+        "eve": "forgets_z.py",
+        "h-silent": "never_listens.py",
+        "h-port": "wrong_port.py",
+        "nobody": "",
+    }
+    root = make_class(tmp_path / "class", servers)
+    isolated, _ = grade(root, tmp_path / "isolated", "-n", "2")
+    env = {**os.environ, ENV: "off"}
+    fallback, _ = grade(root, tmp_path / "fallback", "-n", "2", env=env)
+    assert fallback == isolated
+    assert processes_in(tmp_path) == []
+
+
+@pytest.mark.grading
+def test_detect_port_grades_a_server_where_it_listens(tmp_path):
+    root = make_class(tmp_path / "class", {"h-port": "wrong_port.py"})
+    grades, _ = grade(root, tmp_path / "grades", "--detect-port")
+    assert grades["h-port"]["listen"] == "pass"
+    assert "graded on port 8081" in (tmp_path / "grades" / "h-port" / "report.txt").read_text()
