@@ -20,6 +20,7 @@ import shlex
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ import pytest
 
 from conformance.grade import (
     DEFAULT_COMMAND,
+    OnResult,
     find_submissions,
     grade,
     gradescope_results,
@@ -225,6 +227,7 @@ class Collector:
         self.results: dict[tuple[str, str], dict[str, Any]] = {}
         self.durations: dict[tuple[str, str], float] = {}
         self.errors: list[str] = []
+        self.on_result: Callable[[tuple[str, str]], None] = lambda key: None
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for key, value in report.user_properties:
@@ -233,6 +236,7 @@ class Collector:
                 ident = (result["impl"], result["requirement"])
                 self.results[ident] = result
                 self.durations[ident] = self.durations.get(ident, 0.0) + report.duration
+                self.on_result(ident)
         if report.when != "call" and report.failed:
             self.errors.append(f"{report.nodeid} ({report.when}): {report.longreprtext[-500:]}")
 
@@ -385,9 +389,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
     done = iter(range(1, len(subs) + 1))
 
     def run_rest(
-        spec: Spec, impls: list[Implementation], ids: list[str]
-    ) -> dict[tuple[str, str], Result]:
+        spec: Spec, impls: list[Implementation], ids: list[str], on_result: OnResult
+    ) -> None:
         collector = Collector()
+        collector.on_result = lambda key: on_result(key, collector.result(key))
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             json.dump([i.to_json() for i in impls], f)
         try:
@@ -399,7 +404,6 @@ def cmd_grade(args: argparse.Namespace) -> int:
             run_pytest(argv, collector)
         finally:
             os.unlink(f.name)
-        return {key: collector.result(key) for key in collector.results}
 
     def progress(line: str) -> None:
         if tty:

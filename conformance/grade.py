@@ -104,7 +104,8 @@ def shard(subs: list[Submission], which: str | None) -> list[Submission]:
     return [s for i, s in enumerate(sorted(subs, key=lambda s: s.name)) if i % n == k - 1]
 
 
-RunRest = Callable[[Spec, list[Implementation], list[str]], dict[tuple[str, str], Result]]
+OnResult = Callable[[tuple[str, str], Result], None]  # (submission, requirement id), result
+RunRest = Callable[[Spec, list[Implementation], list[str], OnResult], None]
 
 
 def grade(
@@ -116,7 +117,8 @@ def grade(
     run_rest: RunRest,
     progress: Callable[[str], None] = lambda line: None,
 ) -> list[Report]:
-    """Grade every submission; `run_rest` runs the requirements after `listen` (pytest)."""
+    """Grade every submission; `run_rest` runs the requirements after `listen` (pytest) and
+    hands over each result as it comes; `progress` hears of each submission as it is done."""
     started = time.monotonic()
     listen = spec.requirements[0]
     runnable = [s for s in subs if s.impl is not None]
@@ -139,6 +141,24 @@ def grade(
     firsts: dict[str, Result] = {}
     results: dict[tuple[str, str], Result] = {}
     started_rest: set[str] = set()
+    reported: set[str] = set()
+    by_name = {s.name: s for s in subs}
+
+    def finish(name: str) -> None:
+        """Every result of a submission is in: tell."""
+        if name not in reported:
+            reported.add(name)
+            report = _report(spec, by_name[name], firsts.get(name), results)
+            progress(_progress_line(report))
+
+    def on_result(key: tuple[str, str], result: Result) -> None:
+        results[key] = result
+        if all((key[0], rid) in results for rid in rest_ids):
+            finish(key[0])
+
+    for sub in subs:
+        if sub.impl is None:
+            finish(sub.name)
     # Mostly waiting for servers to start: more threads than workers.  The rest of the checks
     # starts with the servers that listen once the others have had a head start; those still
     # starting (or never listening: the startup timeout) are waited for meanwhile.
@@ -149,18 +169,21 @@ def grade(
             finished, _ = wait(pending, timeout=head_start, return_when=ALL_COMPLETED)
             head_start = None  # after the head start: whatever is left
             for future in finished:
-                firsts[pending.pop(future).name] = future.result()
+                name = pending.pop(future).name
+                firsts[name] = future.result()
+                if firsts[name].outcome != "pass" or not rest_ids:
+                    finish(name)
             ready = [s for s in runnable if s.name in firsts and s.name not in started_rest]
             listening = [s.impl for s in ready if s.impl and firsts[s.name].outcome == "pass"]
             started_rest.update(s.name for s in ready)
             if listening and rest_ids:
-                results.update(run_rest(spec, listening, rest_ids))
+                run_rest(spec, listening, rest_ids, on_result)
     reports = []
     for sub in subs:
         report = _report(spec, sub, firsts.get(sub.name), results)
         report.duration_s = time.monotonic() - started
         reports.append(report)
-        progress(_progress_line(report))
+        finish(sub.name)  # one whose checks could not run
     return reports
 
 

@@ -19,6 +19,7 @@ from conformance.impls import Implementation, adhoc, find_impl, registry
 from conformance.outcome import NonConformance, RunnerError, UsageError
 from conformance.properties import PROFILES, get_profile
 from conformance.runner import Options, check_requirement
+from conformance.sandbox import FALLBACK_NOTE, isolation
 from conformance.spec import DEFAULT_SPEC, Requirement, Spec, SpecError, load_spec
 
 RESULT_KEY = "echo-conformance"  # user_properties key of an item's result (crosses xdist)
@@ -117,6 +118,11 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     except KeyError as exc:
         raise pytest.UsageError(str(exc.args[0])) from None
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    available, why = isolation()
+    return None if available else f"echo-conformance: {FALLBACK_NOTE.format(why=why)}"
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.File | None:
