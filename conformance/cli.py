@@ -5,6 +5,7 @@
     echo-conformance check [OPTIONS] --all                 every registered implementation
     echo-conformance grade [OPTIONS] SUBMISSIONS_DIR       grade a class (see grade.py)
     echo-conformance merge DIR...                          combine the grades of shards
+    echo-conformance selftest                              the suite on its own corpus
     echo-conformance list
 
 Exit status: 0 conformant (--all: every outcome as declared; grade: grading ran), 1 not
@@ -17,6 +18,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import sys
 import tempfile
 import time
@@ -26,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from conformance.corpus import Unavailable, implementation, load_catalog
 from conformance.grade import (
     DEFAULT_COMMAND,
     OnResult,
@@ -143,6 +146,16 @@ def build_parser() -> argparse.ArgumentParser:
     merge = sub.add_parser("merge", help="combine the --out folders of grade shards")
     merge.add_argument("folders", type=Path, nargs="+", metavar="DIR")
     merge.add_argument("--out", type=Path, default=Path("grades"), help="output folder")
+    selftest = sub.add_parser(
+        "selftest",
+        help="run the suite on its own corpus of correct and planted-bug servers",
+        description="Every planted bug must be failed on the requirements it trips, every "
+        "correct server must pass everything: the kill-rate table and its tally.",
+    )
+    selftest.add_argument("--server", action="append", default=[], help="only this one")
+    selftest.add_argument("--profile", choices=sorted(PROFILES), default=None)
+    selftest.add_argument("--seed", type=int, help="vary the generated cases (default: fixed)")
+    selftest.add_argument("-n", "--workers", type=int, default=None, metavar="N")
     lst = sub.add_parser("list", help="list registered implementations and specs")
     lst.add_argument("--spec", default=None, help="only implementations of this spec")
     return parser
@@ -162,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_list(args)
         if args.subcommand == "grade":
             return cmd_grade(args)
+        if args.subcommand == "selftest":
+            return cmd_selftest(args)
         if args.subcommand == "merge":
             count = merge(args.folders, args.out)
             print(f"{count} submissions in {args.out / 'grades.csv'}")
@@ -393,17 +408,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     ) -> None:
         collector = Collector()
         collector.on_result = lambda key: on_result(key, collector.result(key))
-        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-            json.dump([i.to_json() for i in impls], f)
-        try:
-            rest = argparse.Namespace(
-                only=ids, profile=args.profile, seed=args.seed, workers=workers
-            )
-            tests = len(impls) * len(ids)
-            argv = [*base_args(spec), "--impl-json", f.name, *common_args(rest, tests)]
-            run_pytest(argv, collector)
-        finally:
-            os.unlink(f.name)
+        rest = argparse.Namespace(only=ids, profile=args.profile, seed=args.seed, workers=workers)
+        run_listed(rest, spec, impls, collector)
 
     def progress(line: str) -> None:
         if tty:
@@ -420,6 +426,73 @@ def cmd_grade(args: argparse.Namespace) -> int:
     print(summary_table(reports))
     print(f"\n{len(reports)} submissions graded; grades in {args.out / 'grades.csv'}")
     return EXIT_OK
+
+
+def run_listed(
+    args: argparse.Namespace, spec: Spec, impls: list[Implementation], collector: Collector
+) -> None:
+    """Run the checks of implementations given as data (not registered): grade, selftest."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump([i.to_json() for i in impls], f)
+    try:
+        tests = sum(len(i.only or spec.ids) for i in impls)
+        argv = [*base_args(spec), "--impl-json", f.name, *common_args(args, tests)]
+        run_pytest(argv, collector)
+    finally:
+        os.unlink(f.name)
+
+
+def cmd_selftest(args: argparse.Namespace) -> int:
+    spec = load_spec(DEFAULT_SPEC)
+    specimens = load_catalog()
+    unknown = set(args.server) - {s.name for s in specimens}
+    if unknown:
+        raise UsageError(f"no server {', '.join(sorted(unknown))} in the corpus")
+    specimens = [s for s in specimens if not args.server or s.name in args.server]
+    build = Path(tempfile.mkdtemp(prefix="echo-selftest-"))
+    impls, unavailable = [], []
+    for specimen in specimens:
+        try:
+            impls.append(implementation(specimen, build))
+        except Unavailable as exc:
+            unavailable.append(str(exc))
+    collector = Collector()
+    started = time.monotonic()
+    try:
+        run_listed(argparse.Namespace(only=[], **vars(args)), spec, impls, collector)
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+    rows, caught, passed = [], 0, 0
+    checked = {i.name for i in impls}
+    for specimen in (s for s in specimens if s.name in checked):
+        outcomes = {
+            rid: collector.results[(specimen.name, rid)]["outcome"]
+            for rid in specimen.trips or spec.ids
+            if (specimen.name, rid) in collector.results
+        }
+        not_passed = sorted(rid for rid, outcome in outcomes.items() if outcome != "pass")
+        if specimen.correct:
+            ok = len(outcomes) == len(spec.ids) and not not_passed
+            passed += ok
+            verdict = "passed" if ok else "FALSE FAIL"
+        else:
+            ok = all(outcomes.get(rid) == "fail" for rid in specimen.trips)
+            caught += ok
+            verdict = "caught" if ok else "SURVIVED"
+        expected = ", ".join(specimen.trips) or "(none: correct)"
+        rows.append((specimen.name, expected, ", ".join(not_passed) or "-", verdict))
+    width = [max(len(r[i]) for r in [("server", "expected", "failed", ""), *rows]) for i in (0, 1)]
+    print(f"{'server':<{width[0]}}  {'expected':<{width[1]}}  verdict  failed")
+    for name, expected, got, verdict in rows:
+        print(f"{name:<{width[0]}}  {expected:<{width[1]}}  {verdict:<8} {got}")
+    bugs = sum(1 for s in specimens if not s.correct and s.name in checked)
+    correct = sum(1 for s in specimens if s.correct and s.name in checked)
+    print(f"\nplanted bugs caught: {caught}/{bugs}")
+    print(f"correct servers passed: {passed}/{correct}")
+    for reason in unavailable:
+        print(f"not run: {reason}")
+    print(f"({time.monotonic() - started:.1f} s)")
+    return EXIT_OK if caught == bugs and passed == correct else EXIT_NONCONFORMANT
 
 
 def replay_template(args: argparse.Namespace, spec: Spec, impl: Implementation) -> str:

@@ -37,6 +37,7 @@ class Implementation:
     manifest: Path | None = None
     expected_failures: dict[str, str] = field(default_factory=dict)
     spec_name: str = "echo.toml"  # the spec (a file in spec/) it implements
+    only: tuple[str, ...] = ()  # check only these requirements (empty: all)
 
     def to_json(self) -> dict[str, object]:
         """What a pytest process (an xdist worker) needs to rebuild it: see from_json."""
@@ -49,13 +50,21 @@ class Implementation:
             "port": t.fixed_port,
             "host": t.host,
             "expected_failures": self.expected_failures,
+            "only": list(self.only),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Implementation:
         cwd = Path(data["cwd"]) if data["cwd"] else None
         target = Target(data["name"], tuple(data["argv"]), cwd, data["port"], data["host"])
-        return cls(data["name"], data["description"], target, None, data["expected_failures"])
+        return cls(
+            data["name"],
+            data["description"],
+            target,
+            None,
+            data["expected_failures"],
+            only=tuple(data.get("only", ())),
+        )
 
     def validate(self, spec: Spec) -> None:
         """Expectations must name requirements of the spec being run."""

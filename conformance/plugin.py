@@ -147,6 +147,8 @@ class ImplNode(pytest.Collector):
     def collect(self) -> Iterator[pytest.Item]:
         cfg: Config = self.config._echo_conformance  # type: ignore[attr-defined]
         for req in cfg.requirements():
+            if self.impl.only and req.id not in self.impl.only:
+                continue
             item = RequirementItem.from_parent(self, name=req.id, impl=self.impl, req=req)
             reason = self.impl.expected_failures.get(req.id)
             if reason is not None:
