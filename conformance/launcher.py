@@ -221,6 +221,8 @@ class Server:
                 "HOST": self.target.host,
                 "PYTHONDONTWRITEBYTECODE": "1",
                 "PYTHONUNBUFFERED": "1",
+                # Measuring servers with coverage (tox -e coverage) is the one thing let in.
+                **{k: v for k, v in os.environ.items() if k.startswith("COVERAGE_")},
             },
         }
         self.starts += 1

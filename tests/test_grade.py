@@ -170,7 +170,16 @@ def test_a_class_on_port_8080_hostile_ones_included(tmp_path):
     if not available:
         pytest.skip(f"grading fixed-port servers in parallel needs isolation: {why}")
     hostile = make_class(tmp_path / "class", {**CORRECT, **BUGGY, **HOSTILE})
-    grades, took = grade(hostile, tmp_path / "grades", "-n", "4")
+    # The same 16 places with each hostile server replaced by a correct one (of the class's
+    # styles, in turn): a hostile server must cost no more than its share.  Each is timed twice,
+    # in turn, and the faster counts: the machine's other work comes and goes.
+    styles = itertools.cycle(CORRECT.values())
+    calm = make_class(tmp_path / "calm", {**CORRECT, **BUGGY, **{n: next(styles) for n in HOSTILE}})
+    times: dict[str, list[float]] = {"hostile": [], "calm": []}
+    for attempt in range(2):
+        grades, took = grade(hostile, tmp_path / f"grades-{attempt}", "-n", "4")
+        times["hostile"].append(took)
+        times["calm"].append(grade(calm, tmp_path / f"calm-{attempt}", "-n", "4")[1])
     assert sorted(grades) == sorted({**CORRECT, **BUGGY, **HOSTILE})
     for name in CORRECT:
         assert grades[name]["score"] == grades[name]["max_score"], (name, failed(grades[name]))
@@ -180,15 +189,11 @@ def test_a_class_on_port_8080_hostile_ones_included(tmp_path):
         assert grades[name]["score"] == "0"
     assert processes_in(tmp_path) == []
     assert port_8080_free()
-    report = (tmp_path / "grades" / "h-port" / "report.txt").read_text()
+    report = (tmp_path / "grades-1" / "h-port" / "report.txt").read_text()
     assert "listens on port 8081 instead" in report and "hint:" in report
-    # The same 16 places with each hostile server replaced by a correct one (of the class's
-    # styles, in turn): a hostile server costs no more than its share.
-    styles = itertools.cycle(CORRECT.values())
-    calm = make_class(tmp_path / "calm", {**CORRECT, **BUGGY, **{n: next(styles) for n in HOSTILE}})
-    _, baseline = grade(calm, tmp_path / "calm-grades", "-n", "4")
-    print(f"graded in {took:.1f} s; without the hostile servers: {baseline:.1f} s")
-    assert took < 1.5 * baseline, (took, baseline)
+    took, baseline = min(times["hostile"]), min(times["calm"])
+    print(f"graded in {took:.1f} s; without the hostile servers: {baseline:.1f} s ({times})")
+    assert took < 1.5 * baseline, times
 
 
 @pytest.mark.grading
