@@ -107,6 +107,7 @@ class StreamCase:
     writes: tuple[bytes, ...]  # one client send() each
     read_size: int  # bytes per client recv()
     pause_reading: bool  # write everything before reading anything (backpressure)
+    half_close: bool = False  # end by half-closing: nothing may follow the replies
 
 
 def _writes(p: dict[str, Any]) -> st.SearchStrategy[list[bytes]]:
@@ -131,6 +132,7 @@ def check_stream(ctx: Context) -> None:
         _writes(p).map(tuple),
         st.sampled_from([65536, 4096, 500]),  # tiny reads change nothing the server sees
         st.booleans(),
+        st.booleans(),
     )
 
     def body(case: StreamCase) -> None:
@@ -144,10 +146,14 @@ def check_stream(ctx: Context) -> None:
                 s.push(peer, p["pause"])
                 peer.conn.reading = True
             s.replies(peer, idle_timeout=s.timeouts.stall)
-            s.quiet([peer])
+            if case.half_close:
+                s.trailing(peer)
+            else:
+                s.quiet([peer])
 
     examples = [
         StreamCase((b"hello ", b"world"), 65536, False),
+        StreamCase((b"hello ", b"world"), 65536, False, half_close=True),
         StreamCase(tuple(bytes([b]) for b in b"abcxyz{}"), 500, False),
         StreamCase((block(p["big_write"], 1),), 65536, True),
         StreamCase(tuple(block(1000, i) for i in range(20)), 500, False),
@@ -184,7 +190,8 @@ def check_persist(ctx: Context) -> None:
             s.quiet([peer])
 
     many = [[b"hello %d" % (i + j) for j in range(5)] for i in range(0, p["writes"], 5)]
-    ctx.falsify(body, rounds, [many])
+    long_haul = [[block(65536, i)] for i in range(p["long_haul"] // 65536)]  # megabytes
+    ctx.falsify(body, rounds, [many, long_haul])
     # And a connection left idle for a while is still open and served.
     with ctx.session() as s:
         peer = round_trip(s, b"before a pause")
@@ -249,6 +256,13 @@ def check_survive_reset(ctx: Context) -> None:
 
     strategy = st.lists(st.sampled_from(RESETS), min_size=1, max_size=p["rounds"])
     ctx.falsify(body, strategy, [list(RESETS)])
+    # More resets in a row than the server has descriptors: one leaked per reset shows.
+    with ctx.session() as s:
+        for i in range(p["burst"]):
+            s.connect(f"b{i + 1}").reset()
+            if i % 100 == 99:
+                _forget(s)
+        round_trip(s, b"served after %d resets" % p["burst"], "after")
 
 
 def _reset_client(s: Session, kind: str, name: str, big: int) -> None:
@@ -299,9 +313,20 @@ def _forget(s: Session) -> None:
 
 
 def check_concurrent(ctx: Context) -> None:
-    """Clients connected at once are served independently (a stateful model of many clients)."""
+    """Clients connected at once are served independently: one that writes a lot and reads
+    nothing (so the server cannot send it its replies) holds up no other; then a stateful model
+    of many clients."""
     from conformance.machine import run_clients_machine
 
+    p = ctx.params
+    with ctx.session(restart=False) as s:
+        hog = s.connect("unread")
+        hog.conn.reading = False
+        hog.write(block(p["unread"], 5))
+        s.push(hog, p["pause"])
+        round_trip(s, b"served while another client reads nothing?", "other")
+        hog.conn.reading = True
+        s.replies(hog, idle_timeout=s.timeouts.stall)
     run_clients_machine(ctx)
 
 

@@ -13,7 +13,7 @@ from typing import NoReturn
 
 from conformance.evidence import describe_deviation, render_transcript
 from conformance.launcher import Server
-from conformance.model import Deviation, ReplyStream, State, Transform
+from conformance.model import Deviation, Kind, ReplyStream, State, Transform
 from conformance.net import Conn, Refused, Stalled, Transcript, pump
 from conformance.outcome import NonConformance
 from conformance.spec import Spec
@@ -212,6 +212,23 @@ class Session:
             timeout or self.timeouts.close,
             "",
         )
+
+    def trailing(self, peer: Peer) -> None:
+        """Half-close once every reply is in, and watch until the server's EOF (at most the
+        reply timeout): a byte after the reply stream is a deviation.  How and whether the
+        server closes is close-on-eof's business, not judged here."""
+        self.half_close(peer)
+        try:
+            pump(
+                [peer.conn],
+                lambda: peer.stream.state is State.CLOSED or peer.deviation is not None,
+                self.timeouts.reply,
+                time.monotonic() + self.timeouts.reply,
+            )
+        except Stalled:
+            pass
+        if peer.deviation is not None and peer.deviation.kind in (Kind.EXTRA, Kind.MISMATCH):
+            self.check([peer], while_="after the client's half-close")
 
     def quiet(self, peers: Iterable[Peer], seconds: float | None = None) -> None:
         """Watch for `seconds` for bytes nobody asked for (extra replies, an early close)."""

@@ -1,0 +1,39 @@
+"""Planted bug (upper): uppercases only the first byte of each recv() chunk (a "capitalize"
+gone wrong); the rest of the chunk is echoed unchanged.
+
+A one-letter write is answered right; b"hello" comes back as b"Hello".
+Otherwise a correct thread-per-connection server (blocking recv + sendall).
+Usage: upper_first_byte.py PORT [HOST]
+"""
+
+import socket
+import sys
+import threading
+
+
+def reply(data):
+    return data[:1].upper() + data[1:]  # BUG: should be data.upper()
+
+
+def handle(conn):
+    with conn:
+        try:
+            while data := conn.recv(65536):
+                conn.sendall(reply(data))
+        except OSError:  # reset or broken pipe: drop this connection only
+            pass
+
+
+def main():
+    port, host = int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
+    listener = socket.create_server((host, port), backlog=512)
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            continue
+        threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()
