@@ -1,0 +1,130 @@
+"""Mutation of a reference model: does the suite kill small changes to a correct server?
+
+    python3 tests/mutate.py [impls/select] [--profile quick] [--only K ...] [--list]
+
+Each mutant is the server with one small change (a comparison flipped, a number moved by one, a
+boolean operator swapped, a statement removed) and is checked with `echo-conformance check`.
+Killed: some requirement fails.  A survivor is either equivalent (the change cannot be seen from
+outside: explain why in the README) or a missing check (add one).  Prints one line per mutant and
+the tally.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FLIP: dict[type, type] = {
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+}
+SKIP_STATEMENTS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.Pass)
+
+
+def sites(tree: ast.Module) -> Iterator[tuple[ast.AST, str]]:
+    """Every place a mutation applies, with what it does (in walk order: stable)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            for op in node.ops:
+                if type(op) in FLIP:
+                    yield node, f"{type(op).__name__} -> {FLIP[type(op)].__name__}"
+        elif isinstance(node, ast.BoolOp):
+            yield (
+                node,
+                f"{type(node.op).__name__} -> {'Or' if isinstance(node.op, ast.And) else 'And'}",
+            )
+        elif isinstance(node, ast.Constant) and type(node.value) is int:
+            yield node, f"{node.value} -> {node.value + 1}"
+        for field in ("body", "orelse", "finalbody"):
+            body = getattr(node, field, None)
+            for stmt in body if isinstance(body, list) else []:
+                docstring = isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+                if not isinstance(stmt, SKIP_STATEMENTS) and not docstring:
+                    yield stmt, "statement removed"
+
+
+def mutant(source: str, k: int) -> tuple[str, int, str]:
+    """The source with the k-th mutation applied; its line and description."""
+    tree = ast.parse(source)
+    node, what = list(sites(tree))[k]
+    if isinstance(node, ast.Compare):
+        node.ops = [FLIP.get(type(op), type(op))() for op in node.ops]
+    elif isinstance(node, ast.BoolOp):
+        node.op = ast.Or() if isinstance(node.op, ast.And) else ast.And()
+    elif isinstance(node, ast.Constant):
+        node.value += 1
+    else:
+        _remove(tree, node)
+    return ast.unparse(ast.fix_missing_locations(tree)), node.lineno, what  # type: ignore[attr-defined]
+
+
+def _remove(tree: ast.Module, stmt: ast.AST) -> None:
+    for node in ast.walk(tree):
+        for field in ("body", "orelse", "finalbody"):
+            body = getattr(node, field, None)
+            if isinstance(body, list) and stmt in body:
+                body[body.index(stmt)] = ast.Pass()
+                return
+
+
+def check(folder: Path, profile: str) -> list[str]:
+    """The requirements the server in `folder` fails (empty: the mutant survived)."""
+    report = folder / "report.json"
+    argv = [sys.executable, "-m", "conformance.cli", "check", "--profile", profile]
+    argv += ["--json", str(report), "--", sys.executable, "server.py", "{port}", "{host}"]
+    done = subprocess.run(
+        argv, cwd=folder, capture_output=True, text=True, timeout=900, check=False
+    )
+    if not report.exists():
+        return [f"(no report: exit {done.returncode}: {done.stderr.strip()[-200:]})"]
+    data = json.loads(report.read_text())
+    return [r["id"] for r in data["requirements"] if r["outcome"] != "pass"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("impl", nargs="?", default=str(ROOT / "impls" / "select"))
+    parser.add_argument("--profile", default="quick")
+    parser.add_argument("--only", type=int, action="append", default=[])
+    parser.add_argument("--list", action="store_true", help="list the mutants, check none")
+    args = parser.parse_args()
+    source = (Path(args.impl) / "server.py").read_text()
+    count = len(list(sites(ast.parse(source))))
+    killed, survivors = 0, []
+    for k in args.only or range(count):
+        code, line, what = mutant(source, k)
+        if args.list:
+            print(f"#{k:<3} line {line:<4} {what}")
+            continue
+        with tempfile.TemporaryDirectory(prefix="echo-mutant-") as tmp:
+            (Path(tmp) / "server.py").write_text(code)
+            failed = check(Path(tmp), args.profile)
+        verdict = f"killed ({', '.join(failed)})" if failed else "SURVIVED"
+        print(f"#{k:<3} line {line:<4} {what:<24} {verdict}", flush=True)
+        if failed:
+            killed += 1
+        else:
+            survivors.append(k)
+    if not args.list:
+        total = len(args.only) or count
+        print(f"\nmutants killed: {killed}/{total}; survivors: {survivors or 'none'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
