@@ -204,14 +204,16 @@ def check_persist(ctx: Context) -> None:
 class HalfCloseCase:
     writes: tuple[bytes, ...]
     read_first: bool  # read every reply before half-closing (else the server owes them all)
+    unread: bool = False  # not reading around the half-close: the EOF arrives while replies
+    # are still owed and the server cannot send them yet
 
 
 def check_close_on_eof(ctx: Context) -> None:
     """After the client's half-close, every owed reply arrives, then the server's EOF."""
-    size = ctx.params["max_size"]
+    p = ctx.params
     strategy = st.builds(
         HalfCloseCase,
-        st.lists(payloads(size), max_size=4).map(tuple),
+        st.lists(payloads(p["max_size"]), max_size=4).map(tuple),
         st.booleans(),
     )
 
@@ -222,14 +224,26 @@ def check_close_on_eof(ctx: Context) -> None:
                 peer.write(w)
             if case.read_first:
                 s.replies(peer)
+            if case.unread:
+                peer.conn.reading = False
+                s.push(peer, p["pause"])
+                # What does not fit the buffers between us goes through only if we read.
+                peer.conn.reading = bool(peer.conn.outbox)
             s.half_close(peer)
+            if case.unread:
+                s.quiet([peer], p["pause"])  # the server reads the EOF, owing replies
+                peer.conn.reading = True
             s.eof(peer)
 
+    owed = p["owed"]
     examples = [
         HalfCloseCase((b"hello",), False),
         HalfCloseCase((), False),
         HalfCloseCase((b"hello",), True),
-        HalfCloseCase((block(size, 7),), False),
+        HalfCloseCase((block(p["max_size"], 7),), False),
+        # Megabytes, so that the server still owes replies when it reads the EOF (explicit
+        # only: each takes a few tenths of a second).
+        *(HalfCloseCase((block(owed >> k, k),), False, unread=True) for k in (2, 1, 0)),
     ]
     ctx.falsify(body, strategy, examples)
 
@@ -313,17 +327,15 @@ def _forget(s: Session) -> None:
 
 
 def check_concurrent(ctx: Context) -> None:
-    """Clients connected at once are served independently: one that writes a lot and reads
-    nothing (so the server cannot send it its replies) holds up no other; then a stateful model
-    of many clients."""
+    """Clients connected at once are served independently: one that writes until every buffer
+    is full and reads nothing (so the server cannot send it its replies) holds up no other;
+    then a stateful model of many clients."""
     from conformance.machine import run_clients_machine
 
     p = ctx.params
     with ctx.session(restart=False) as s:
         hog = s.connect("unread")
-        hog.conn.reading = False
-        hog.write(block(p["unread"], 5))
-        s.push(hog, p["pause"])
+        s.fill(hog, p["unread"], p["still"])
         round_trip(s, b"served while another client reads nothing?", "other")
         hog.conn.reading = True
         s.replies(hog, idle_timeout=s.timeouts.stall)
@@ -360,8 +372,10 @@ def _measure_idle(s: Session, p: dict[str, Any], when: str) -> None:
 
 
 def check_capacity(ctx: Context) -> None:
-    """Many connections held open at once are each answered."""
-    n = ctx.params["connections"]
+    """Many connections held open at once are each answered; then more clients than the server
+    has descriptors come and go, and it serves every client it holds, and new ones."""
+    p = ctx.params
+    n = p["connections"]
     with ctx.session(restart=False) as s:
         # Connect in small batches, each answered while all earlier ones stay connected...
         for first in range(0, n, BATCH):
@@ -374,6 +388,21 @@ def check_capacity(ctx: Context) -> None:
             peer.write(b"all together")
         s.replies()
         s.quiet(s.peers)
+        # A crowd beyond the descriptor limit: accept() fails until it leaves.
+        nofile = ctx.spec.limits.nofile
+        s.crowd(nofile + p["beyond"] - n, p["hold"])
+        if not s.server.alive():
+            s.fail(
+                f"the server {s.server.exit_status()} when {nofile + p['beyond']} clients were "
+                f"connected at once, more than its {nofile} descriptors"
+            )
+        for peer in s.peers:
+            peer.write(b"still served after the crowd")
+        # Generous: a server may pause accepting for a while after running out.
+        s.replies(idle_timeout=s.timeouts.stall)
+        newcomer = s.connect("after-crowd")
+        newcomer.write(b"and a newcomer")
+        s.replies(newcomer, idle_timeout=s.timeouts.stall)
 
 
 CHECKS: dict[str, Callable[[Context], None]] = {

@@ -131,6 +131,10 @@ class Server:
     _said: list[str] = field(default_factory=list)  # what it said on it
     _port_lock: IO[str] | None = None  # held while a fixed-port server is ours (no isolation)
     _cgroups: Cgroups | None = None
+    _listen_table: str = "tcp"  # the /proc/net table where its port was last seen (or tcp6)
+    # At most this many connections wait in its accept queue: the last reading plus the client
+    # sockets made since.  Reading costs up to a millisecond; this bound often makes it needless.
+    queue_bound: int = 0
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="echo-conf-")))
 
     @property
@@ -278,6 +282,7 @@ class Server:
 
     def new_socket(self, family: int) -> socket.socket:
         """A client socket that reaches the server: inside its network namespace, if it has one."""
+        self.queue_bound += 1
         if self.netns is not None:
             return self.netns.socket(family)
         return socket.socket(family, socket.SOCK_STREAM)
@@ -429,20 +434,16 @@ class Server:
     # -- what the kernel tells about the server -------------------------------------------
 
     def _listen_rows(self) -> Iterator[list[str]]:
-        """The LISTEN rows of the socket table the server's network shows (/proc/PID/net)."""
+        """The LISTEN rows of the socket tables the server's network shows (/proc/PID/net), the
+        table where the server's port was last seen first."""
         if self.proc is None:
             return
-        for table in ("tcp", "tcp6"):
-            try:
-                with open(f"/proc/{self.proc.pid}/net/{table}") as lines:
-                    next(lines)  # the header
-                    # Listening sockets come first; stop before the (long) connection table.
-                    for fields in map(str.split, lines):
-                        if fields[3] != "0A":  # 0A: LISTEN
-                            break
-                        yield fields
-            except (OSError, StopIteration, IndexError):
-                continue
+        first = self._listen_table
+        for table in (first, "tcp6" if first == "tcp" else "tcp"):
+            for fields in _listen_rows(f"/proc/{self.proc.pid}/net/{table}"):
+                if fields[1].endswith(f":{self.port:04X}"):
+                    self._listen_table = table
+                yield fields
 
     def accept_queue(self) -> int | None:
         """Connections waiting in the server's accept queue (None when it cannot be read).
@@ -450,13 +451,15 @@ class Server:
         Read from the kernel's socket table (a LISTEN socket's rx_queue is its accept queue),
         so clients can be paced to what a small listen backlog holds instead of having their
         SYNs dropped and retried a second later."""
+        self.queue_bound = 0  # an unreadable queue is read again a few connects later
         suffix = f":{self.port:04X}"
         for fields in self._listen_rows():
             if fields[1].endswith(suffix):
                 try:
-                    return int(fields[4].split(":")[1], 16)
+                    self.queue_bound = int(fields[4].split(":")[1], 16)
                 except (IndexError, ValueError):
                     return None
+                return self.queue_bound
         return None
 
     def listening_ports(self) -> list[int]:
@@ -534,6 +537,33 @@ class Server:
             if stat:
                 total += int(stat[11]) + int(stat[12])  # utime, stime
         return total / tick
+
+
+def _listen_rows(path: str) -> Iterator[list[str]]:
+    """The LISTEN rows of one socket table.  Listening sockets come first, and the kernel formats
+    only as many rows as a read asks for: small reads stop there, where reading on would walk
+    the whole connection hash (about a millisecond; checks pace every connect by this)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        pending, header = b"", True
+        while chunk := os.read(fd, 256):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                fields = line.decode("ascii", "replace").split()
+                if header:
+                    header = False
+                elif len(fields) < 10 or fields[3] != "0A":  # 0A: LISTEN
+                    return
+                else:
+                    yield fields
+    except OSError:
+        return
+    finally:
+        os.close(fd)
 
 
 def _pids() -> Iterator[int]:

@@ -200,6 +200,23 @@ class Conn:
             raise exc
 
 
+def connect_nowait(
+    address: tuple[str, int], new_socket: Callable[[int], socket.socket]
+) -> socket.socket:
+    """A connect started and not waited for (a server out of descriptors may leave it pending)."""
+    sock = new_socket(socket.AF_INET6 if ":" in address[0] else socket.AF_INET)
+    sock.setblocking(False)
+    sock.connect_ex(address)
+    return sock
+
+
+def disperse(socks: Iterable[socket.socket]) -> None:
+    """Reset every socket (no TIME_WAIT left behind on either side)."""
+    for sock in socks:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+
+
 class Stalled(Exception):
     """No byte moved on any connection for the given time, and the goal was not reached."""
 

@@ -7,6 +7,7 @@ connect into a NonConformance that carries the transcript and the server's own a
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable, Iterable
 from typing import NoReturn
@@ -14,13 +15,15 @@ from typing import NoReturn
 from conformance.evidence import describe_deviation, render_transcript
 from conformance.launcher import Server
 from conformance.model import Deviation, Kind, ReplyStream, State, Transform
-from conformance.net import Conn, Refused, Stalled, Transcript, pump
+from conformance.net import Conn, Refused, Stalled, Transcript, connect_nowait, disperse, pump
 from conformance.outcome import NonConformance
+from conformance.properties import block
 from conformance.spec import Spec
 
 PACE_QUEUE = 4  # connections queued unaccepted before a new connect waits (backlog 5 holds 6)
 BATCH = 8  # clients a check connects together before waiting for their replies
 EXIT_SETTLE = 0.005  # seconds after a stateless example before the next one starts
+FILL_CHUNK = 1 << 20  # bytes per client write while filling the buffers to a server
 
 
 class Peer:
@@ -114,18 +117,25 @@ class Session:
         correct, but a connect beyond it loses its SYN and retries only seconds later; pacing
         keeps checks fast.  A server that leaves its queue full for the reply timeout while
         clients wait has stopped accepting: that is the verdict, not a connect timeout later."""
-        deadline = time.monotonic() + self.timeouts.reply
-        while True:
+        queued = self._wait_for_room(self.timeouts.reply)
+        if queued is not None:
+            self.fail(
+                f"{name}: cannot connect: the server accepted no connection within "
+                f"{self.timeouts.reply:g} s while {queued} waited in its accept queue "
+                f"({self._server_state()}; does it serve one client at a time?)"
+            )
+
+    def _wait_for_room(self, seconds: float) -> int | None:
+        """None once the accept queue has room; its length if it had none for `seconds`."""
+        deadline = time.monotonic() + seconds
+        while self.server.queue_bound >= PACE_QUEUE:
             queued = self.server.accept_queue()
             if queued is None or queued < PACE_QUEUE:
-                return
+                return None
             if time.monotonic() > deadline:
-                self.fail(
-                    f"{name}: cannot connect: the server accepted no connection within "
-                    f"{self.timeouts.reply:g} s while {queued} waited in its accept queue "
-                    f"({self._server_state()}; does it serve one client at a time?)"
-                )
+                return queued
             time.sleep(0.001)
+        return None
 
     def close(self) -> None:
         for p in self.peers:
@@ -176,6 +186,8 @@ class Session:
             if p.deviation is not None:
                 self._settle_exit()
                 context = f", {while_}" if while_ else ""
+                if not self.server.alive():
+                    context += f" ({self._server_state()})"
                 self.fail(
                     f"{p.name}: {p.deviation.kind.value}: {p.deviation.message}{context}",
                     describe_deviation(p.deviation),
@@ -199,6 +211,38 @@ class Session:
         except Stalled:
             pass
         self.check([peer])
+
+    def fill(self, peer: Peer, limit: int, still: float) -> None:
+        """Write without reading until no byte moves for `still` seconds (every buffer between
+        the client and the server is full: the server has stopped reading, or is blocked sending
+        to this client) or `limit` bytes are out; judge what happens meanwhile."""
+        peer.conn.reading = False
+        written = 0
+        while written < limit:
+            chunk = block(min(FILL_CHUNK, limit - written), written)
+            peer.write(chunk)
+            written += len(chunk)
+            try:
+                pump([peer.conn], lambda: not peer.conn.outbox, still)
+            except Stalled:
+                break
+        self.check([peer])
+
+    def crowd(self, count: int, seconds: float) -> None:
+        """Up to `count` more clients connect, paced but unjudged, until the server stops
+        accepting for `seconds` (out of descriptors: the point); they stay `seconds` while the
+        other clients are watched, then reset."""
+        socks: list[socket.socket] = []
+        try:
+            while len(socks) < count and self.server.alive():
+                if self._wait_for_room(seconds) is not None:
+                    break
+                socks.append(connect_nowait(self.server.address, self.server.new_socket))
+            self.transcript.add(f"{len(socks)} more", "connect")
+            self.quiet(self.peers, seconds)
+        finally:
+            disperse(socks)
+            self.transcript.add(f"{len(socks)} more", "reset")
 
     def half_close(self, peer: Peer) -> None:
         self.run([peer], lambda: not peer.conn.outbox, self.timeouts.stall, "while sending")

@@ -30,12 +30,12 @@ CHECK_PARAMS: dict[str, dict[str, type]] = {
     "stream": {"max_writes": int, "max_write": int, "big_write": int, "pause": float},
     "prompt": {"max_size": int},
     "persist": {"writes": int, "linger": float, "long_haul": int},
-    "close-on-eof": {"max_size": int},
+    "close-on-eof": {"max_size": int, "owed": int, "pause": float},
     "survive-reset": {"big_reply": int, "rounds": int, "burst": int},
     "many-connections": {"connections": int, "parallel": int, "checkpoint": int},
-    "concurrent": {"clients": int, "steps": int, "unread": int, "pause": float},
+    "concurrent": {"clients": int, "steps": int, "unread": int, "still": float},
     "idle-cpu": {"clients": int, "window": float, "max_share": float},
-    "capacity": {"connections": int},
+    "capacity": {"connections": int, "beyond": int, "hold": float},
 }
 
 TIMEOUTS = ("startup", "connect", "reply", "close", "stall", "settle", "grace")
@@ -78,8 +78,8 @@ class Timeouts:
 class Limits:
     """What the server under test may use (the sandbox enforces them)."""
 
-    nofile: int = 1024  # descriptors (RLIMIT_NOFILE)
-    address_space_mib: int = 4096  # virtual memory (RLIMIT_AS; a thread stack is 8 MiB)
+    nofile: int = 512  # descriptors (RLIMIT_NOFILE)
+    address_space_mib: int = 8192  # virtual memory (RLIMIT_AS; a thread stack is 8 MiB)
     cpu_seconds: int = 600  # CPU time of each process (RLIMIT_CPU)
     processes: int = 1024  # processes and threads at once (a pids cgroup, where there is one)
     memory_mib: int = 1024  # memory in use (a memory cgroup, where there is one)

@@ -60,7 +60,7 @@ def broken(tmp_path: Path, old: str, new: str) -> Path:
         ('id = "upper"', 'id = "listen"', "requirement[1].id: duplicate id 'listen'"),
         ("reply = 2.0", 'reply = "soon"', "timeouts.reply: must be float, got str"),
         ("reply = 2.0", "reply = -1.0", "timeouts.reply: must be > 0"),
-        ("nofile = 1024", "nofile = true", "limits.nofile: must be int, got bool"),
+        ("nofile = 512 ", "nofile = true", "limits.nofile: must be int, got bool"),
         ("last = 0x7A", "last = 0x17A", "protocol.transform[0]: needs 0 <= first <= last <= 255"),
         ('check = "stream"', 'check = "streaming"', "requirement[2].check: must be one of"),
         ("max_size = 300", "max_sise = 300", "requirement[1].params.max_sise: unknown key"),
