@@ -105,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="N",
-        help="parallel workers (default: the number of CPUs, 1 for one server)",
+        help="parallel workers (0 or 1: none, all in this process; default: the number of "
+        "CPUs, 1 for one server)",
     )
     check.add_argument("-v", "--verbose", action="store_true", help="show pytest's output")
     grade = sub.add_parser(
@@ -334,8 +335,8 @@ def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
             )
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError("--timeout must be > 0")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError("-n must be >= 1")
+    if args.workers is not None and args.workers < 0:
+        raise UsageError("-n must be >= 0")
     impls = select_impls(args, command, spec)
     say_isolation()
     collector = Collector()

@@ -77,21 +77,21 @@ class ReplyStream:
 
     transform: Transform
     sent: bytearray = field(default_factory=bytearray)
-    received: bytearray = field(default_factory=bytearray)
+    received: int = 0  # reply bytes so far (each equal to the expected one, until a deviation)
     state: State = State.OPEN
-
-    @property
-    def expected(self) -> bytes:
-        return self.transform(bytes(self.sent))
+    # transform(sent), kept as bytes are sent: each reply byte is then compared, not recomputed
+    _expected: bytearray = field(default_factory=bytearray)
+    _recent: bytes = b""  # the last WINDOW reply bytes, context for a difference that follows
 
     @property
     def owed(self) -> int:
         """Bytes of reply the server still owes."""
-        return len(self.sent) - len(self.received)
+        return len(self.sent) - self.received
 
     def on_send(self, data: bytes) -> None:
         assert self.state is State.OPEN, "a client sends only while its side is open"
         self.sent += data
+        self._expected += self.transform(data)
 
     def on_half_close(self) -> None:
         if self.state is State.OPEN:
@@ -99,12 +99,13 @@ class ReplyStream:
 
     def on_receive(self, data: bytes) -> Deviation | None:
         """Reply bytes arrived: they must continue the expected stream."""
-        start = len(self.received)
-        self.received += data
-        expected = self.transform(bytes(self.sent[start : start + len(data)]))
+        start, recent = self.received, self._recent
+        expected = self._expected[start : start + len(data)]
+        self.received += len(data)
+        self._recent = data[-WINDOW:] if len(data) >= WINDOW else (recent + data)[-WINDOW:]
         if data[: len(expected)] != expected:
             first = next(i for i, (w, g) in enumerate(zip(expected, data)) if w != g)
-            return self._difference(start + first, Kind.MISMATCH)
+            return self._difference(start + first, recent + data, start - len(recent))
         if len(data) > len(expected):
             offset = start + len(expected)
             extra = len(data) - len(expected)
@@ -113,7 +114,7 @@ class ReplyStream:
                 f"{extra} byte(s) more than were sent to be answered, from offset {offset}",
                 offset,
                 b"",
-                bytes(self.received[offset : offset + WINDOW]),
+                data[len(expected) : len(expected) + WINDOW],
             )
         return None
 
@@ -124,8 +125,8 @@ class ReplyStream:
             return Deviation(
                 Kind.EARLY_CLOSE,
                 f"the server closed the connection while the client's side was open "
-                f"({len(self.received)} of {len(self.sent)} reply bytes received)",
-                len(self.received),
+                f"({self.received} of {len(self.sent)} reply bytes received)",
+                self.received,
             )
         if self.owed:
             return self._owed(Kind.UNFLUSHED_CLOSE, "the server closed its side before sending")
@@ -146,7 +147,7 @@ class ReplyStream:
                 Kind.NO_CLOSE,
                 f"every reply arrived but the server did not close its side within "
                 f"{seconds:g} s of the client's half-close",
-                len(self.received),
+                self.received,
             )
         return None
 
@@ -159,25 +160,24 @@ class ReplyStream:
 
     def _owed(self, kind: Kind, what: str, always: bool = False) -> Deviation:
         n = self.owed
-        tail = f" {n} owed byte(s) (received {len(self.received)} of {len(self.sent)})"
+        tail = f" {n} owed byte(s) (received {self.received} of {len(self.sent)})"
         if not n and always:
             tail = f" (all {len(self.sent)} reply bytes had arrived)"
-        off = len(self.received)
-        return Deviation(kind, what + tail, off, self.expected[off : off + WINDOW], b"")
+        off = self.received
+        return Deviation(kind, what + tail, off, bytes(self._expected[off : off + WINDOW]), b"")
 
-    def _difference(self, offset: int, kind: Kind) -> Deviation:
-        lo = max(0, offset - WINDOW // 2)
-        exp = self.expected[lo : lo + WINDOW]
-        got = bytes(self.received[lo : lo + WINDOW])
-        sent_byte = self.sent[offset]
+    def _difference(self, offset: int, received: bytes, at: int) -> Deviation:
+        """The first wrong reply byte is at `offset`; `received` holds the reply bytes from
+        offset `at` on, through it."""
+        lo = max(at, offset - WINDOW // 2)
         return Deviation(
-            kind,
-            f"reply byte at offset {offset} is {describe_byte(self.received[offset])}, "
-            f"expected {describe_byte(self.expected[offset])} "
-            f"(the image of the sent byte {describe_byte(sent_byte)})",
+            Kind.MISMATCH,
+            f"reply byte at offset {offset} is {describe_byte(received[offset - at])}, "
+            f"expected {describe_byte(self._expected[offset])} "
+            f"(the image of the sent byte {describe_byte(self.sent[offset])})",
             offset,
-            exp,
-            got,
+            bytes(self._expected[lo : lo + WINDOW]),
+            received[lo - at : lo - at + WINDOW],
         )
 
 

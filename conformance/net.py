@@ -7,7 +7,7 @@ out) to whoever owns the connection.  It never decides what is correct.
 from __future__ import annotations
 
 import errno
-import selectors
+import select
 import socket
 import struct
 import time
@@ -55,7 +55,6 @@ class Conn:
         self.outbox: list[memoryview] = []  # each item is one send() the client makes
         self.reading = True
         self.read_size = READ_SIZE
-        self._fd = -1  # the descriptor pump registered (the socket may be closed since)
         self.open = True  # neither EOF nor reset seen yet
         self.on_sent: Callable[[bytes], None] = lambda data: None
         self.on_data: Callable[[bytes], None] = lambda data: None
@@ -160,25 +159,29 @@ class Conn:
         for _ in range(16):
             if not self.open or not self.reading:
                 break
-            if not self._read_once():
+            got = self._read_once()
+            if got == 0:
                 break
             moved = True
+            if got < self.read_size:
+                break  # a short read emptied the queue: no need to hear EAGAIN say so
         return moved
 
-    def _read_once(self) -> bool:
+    def _read_once(self) -> int:
+        """Bytes read (an EOF or a reset counts as one; 0: nothing there)."""
         try:
             data = self.sock.recv(self.read_size)
         except BlockingIOError:
-            return False
+            return 0
         except OSError as exc:
             self._broken(exc)
-            return True
+            return 1
         if not data:
             self.open = False
             self.outbox.clear()
             self.transcript.add(self.name, "eof")
             self.on_eof()
-            return True
+            return 1
         self.transcript.add(self.name, "recv", data)
         self.on_data(data)
         # ACK at once: a delayed ACK would hold a server's next small reply behind Nagle's
@@ -189,7 +192,7 @@ class Conn:
                 self.sock.setsockopt(socket.IPPROTO_TCP, QUICKACK, 1)
             except OSError:
                 pass
-        return True
+        return len(data)
 
     def _broken(self, exc: OSError) -> None:
         self.open = False
@@ -234,54 +237,48 @@ def pump(
     server that blocks on sending while the client is not reading.
     """
     conns = list(conns)
-    sel = selectors.DefaultSelector()
-    masks: dict[int, int] = {}
+    # poll(): no kernel object to make per call, no system call to (un)register a socket: a
+    # round trip on one connection is a handful of system calls in all.
+    poller = select.poll()
+    watched: list[tuple[int, int]] = [(-1, 0)] * len(conns)  # per conn: (fd, events)
+    by_fd: dict[int, Conn] = {}
     stop = float("inf") if until is None else until
-    try:
-        last_progress = time.monotonic()
-        while not done():
-            for c in conns:
-                fd = c.sock.fileno()
-                want = 0
-                if c.open and fd >= 0:
-                    want = (selectors.EVENT_WRITE if c.outbox else 0) | (
-                        selectors.EVENT_READ if c.reading else 0
-                    )
-                _watch(sel, masks, c, fd, want)
-            now = time.monotonic()
-            if now >= stop:
-                return
-            wait = last_progress + idle_timeout - now
-            if wait <= 0:
-                raise Stalled(f"no progress within {idle_timeout:g} s")
-            wait = min(wait, stop - now, 0.05)
-            if not masks:
-                # Nothing to move: only time can make `done()` true.
-                time.sleep(min(wait, 0.01))
-                continue
-            for key, mask in sel.select(wait):
-                c = key.data
-                if mask & selectors.EVENT_WRITE and c.open and c._flush():
-                    last_progress = time.monotonic()
-                if mask & selectors.EVENT_READ and c.open and c._read():
-                    last_progress = time.monotonic()
-    finally:
-        sel.close()
+    last_progress = time.monotonic()
+    while not done():
+        for i, c in enumerate(conns):
+            fd = c.sock.fileno()
+            want = 0
+            if c.open and fd >= 0:
+                want = (select.POLLOUT if c.outbox else 0) | (select.POLLIN if c.reading else 0)
+            if watched[i] != (fd, want):
+                _rewatch(poller, by_fd, watched[i][0], fd, want, c)
+                watched[i] = (fd, want)
+        now = time.monotonic()
+        if now >= stop:
+            return
+        wait = last_progress + idle_timeout - now
+        if wait <= 0:
+            raise Stalled(f"no progress within {idle_timeout:g} s")
+        wait = min(wait, stop - now, 0.05)
+        if not by_fd:
+            # Nothing to move: only time can make `done()` true.
+            time.sleep(min(wait, 0.01))
+            continue
+        for fd, events in poller.poll(wait * 1000):
+            c = by_fd[fd]
+            # An error or a hang-up is news for both directions (what selectors does).
+            if events & ~select.POLLIN and c.open and c.outbox and c._flush():
+                last_progress = time.monotonic()
+            if events & ~select.POLLOUT and c.open and c._read():
+                last_progress = time.monotonic()
 
 
-def _watch(sel: selectors.BaseSelector, masks: dict[int, int], c: Conn, fd: int, want: int) -> None:
-    """Keep `sel` watching `fd` for `want` (0: not at all), touching it only on a change."""
-    key = id(c)
-    have = masks.get(key, 0)
-    if want == have:
-        return
-    if have:
-        try:
-            sel.unregister(c._fd)
-        except (KeyError, ValueError):
-            pass
-        del masks[key]
+def _rewatch(
+    poller: select.poll, by_fd: dict[int, Conn], old: int, fd: int, want: int, c: Conn
+) -> None:
+    if old >= 0 and by_fd.get(old) is c:
+        poller.unregister(old)
+        del by_fd[old]
     if want:
-        c._fd = fd
-        sel.register(fd, want, c)
-        masks[key] = want
+        poller.register(fd, want)
+        by_fd[fd] = c
