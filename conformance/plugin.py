@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from conformance.checks import COST
 from conformance.impls import Implementation, adhoc, find_impl, registry
 from conformance.outcome import NonConformance, RunnerError, UsageError
 from conformance.properties import PROFILES, get_profile
@@ -130,6 +131,17 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Fil
     if file_path.suffix == ".toml" and file_path.resolve() == cfg.spec.path.resolve():
         return SpecFile.from_parent(parent, path=file_path)
     return None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow checks first (a stable sort: other tests keep their order and their place)."""
+    ours = [i for i, item in enumerate(items) if isinstance(item, RequirementItem)]
+    ordered = sorted(
+        (items[i] for i in ours),
+        key=lambda item: -COST.get(item.req.check, 0.5),  # type: ignore[attr-defined]
+    )
+    for i, item in zip(ours, ordered):
+        items[i] = item
 
 
 class SpecFile(pytest.File):

@@ -34,7 +34,13 @@ CHECK_PARAMS: dict[str, dict[str, type]] = {
     "survive-reset": {"big_reply": int, "rounds": int, "burst": int},
     "many-connections": {"connections": int, "parallel": int, "checkpoint": int},
     "concurrent": {"clients": int, "steps": int, "unread": int, "still": float},
-    "idle-cpu": {"clients": int, "window": float, "max_share": float},
+    "idle-cpu": {
+        "clients": int,
+        "window": float,
+        "max_share": float,
+        "unread": int,
+        "still": float,
+    },
     "capacity": {"connections": int, "beyond": int, "hold": float},
 }
 
