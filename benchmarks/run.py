@@ -36,7 +36,6 @@ import argparse
 import datetime
 import os
 import platform
-import re
 import select
 import shutil
 import signal
@@ -202,16 +201,6 @@ def time_to_verdict(
 # -- part 2: parallel speed-up -----------------------------------------------------------------
 
 
-def zero_rejected(timing: Timing) -> str:
-    """The CLI's complaint if it rejected -n 0 (it validates -n before running anything)."""
-    if timing.codes and all(code == 2 for code in timing.codes):
-        for error in timing.errors:
-            message = error.split(": ", 1)[-1].removeprefix("echo-conformance: ")
-            if re.search(r"(?<![\w-])-n(?![\w-])", message):
-                return message
-    return ""
-
-
 def parallel_speedup(
     target: Sequence[str], workers: Sequence[int], profile: str, runs: int, timeout: float
 ) -> tuple[list[str], list[str]]:
@@ -225,17 +214,7 @@ def parallel_speedup(
     base: float | None = None
     for n in workers:
         label = f"`-n {n}`"
-        argv = ["check", *target, "--profile", profile]
-        timing = time_cli([*argv, "-n", str(n)], 1, timeout)
-        complaint = zero_rejected(timing) if n == 0 else ""
-        if complaint:  # rejected before anything ran: the serial baseline is -n 1
-            label = f'`-n 1` (`-n 0` is rejected: "{complaint}")'
-            timing = time_cli([*argv, "-n", "1"], runs, timeout)
-        elif runs > 1:
-            more = time_cli([*argv, "-n", str(n)], runs - 1, timeout)
-            timing.times += more.times
-            timing.codes += more.codes
-            timing.errors += more.errors
+        timing = time_cli(["check", *target, "--profile", profile, "-n", str(n)], runs, timeout)
         errors += [f"check {what} -n {n}: {e}" for e in timing.errors]
         if not timing.ran:
             lines.append(f"| {label} | {show_time(timing)} | - |")

@@ -5,8 +5,9 @@
 Each mutant is the server with one small change (a comparison flipped, a number moved by one, a
 boolean operator swapped, a statement removed) and is checked with `echo-conformance check`.
 Killed: some requirement fails.  A survivor is either equivalent (the change cannot be seen from
-outside: explain why in the README) or a missing check (add one).  Prints one line per mutant and
-the tally.
+outside, or only in a way no requirement asks about: explained in tests/mutants/NAME.toml) or a
+missing check (add one).  Prints one line per mutant and the tally; exits 1 when a survivor is
+unexplained.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from conformance.spec import read_toml
+
 ROOT = Path(__file__).resolve().parent.parent
+EXPLAINED = Path(__file__).resolve().parent / "mutants"
 FLIP: dict[type, type] = {
     ast.Eq: ast.NotEq,
     ast.NotEq: ast.Eq,
@@ -82,6 +86,36 @@ def _remove(tree: ast.Module, stmt: ast.AST) -> None:
                 return
 
 
+Key = tuple[str, str, str]  # (enclosing function, source line, change)
+
+
+def explanations(impl: Path) -> dict[Key, list[dict[str, str]]]:
+    """Why listed mutants are equivalent, from tests/mutants/NAME.toml, by key."""
+    path = EXPLAINED / f"{impl.name}.toml"
+    found: dict[Key, list[dict[str, str]]] = {}
+    for e in read_toml(path, ValueError)["equivalent"] if path.exists() else []:
+        found.setdefault((e["in"], e["line"], e["change"]), []).append(e)
+    return found
+
+
+def explain(found: dict[Key, list[dict[str, str]]], source: str, line: int, what: str) -> str:
+    """The reason given for this mutant, or "".  A mutant is named by the innermost function
+    (or class, or "module") around its line, the line stripped and without its comment, the
+    change, and where that is not enough, the line before it (`after`)."""
+    tree = ast.parse(source)
+    where = "module"
+    for node in ast.walk(tree):  # breadth-first: the last function around the line is innermost
+        inside = isinstance(node, (ast.FunctionDef, ast.ClassDef))
+        if inside and node.lineno <= line <= (node.end_lineno or line):
+            where = node.name
+    lines = [text.split("  #")[0].strip() for text in source.splitlines()]
+    before = next((text for text in reversed(lines[: line - 1]) if text), "")
+    for e in found.get((where, lines[line - 1], what), []):
+        if e.get("after", before) == before:
+            return e["why"]
+    return ""
+
+
 def check(folder: Path, profile: str) -> list[str]:
     """The requirements the server in `folder` fails (empty: the mutant survived)."""
     report = folder / "report.json"
@@ -104,8 +138,9 @@ def main() -> int:
     parser.add_argument("--list", action="store_true", help="list the mutants, check none")
     args = parser.parse_args()
     source = (Path(args.impl) / "server.py").read_text()
+    why = explanations(Path(args.impl))
     count = len(list(sites(ast.parse(source))))
-    killed, survivors = 0, []
+    killed, equivalent, unexplained = 0, 0, []
     for k in args.only or range(count):
         code, line, what = mutant(source, k)
         if args.list:
@@ -114,16 +149,25 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="echo-mutant-") as tmp:
             (Path(tmp) / "server.py").write_text(code)
             failed = check(Path(tmp), args.profile)
-        verdict = f"killed ({', '.join(failed)})" if failed else "SURVIVED"
-        print(f"#{k:<3} line {line:<4} {what:<24} {verdict}", flush=True)
+        reason = explain(why, source, line, what)
         if failed:
             killed += 1
+            verdict = f"killed ({', '.join(failed)})"
+        elif reason:
+            equivalent += 1
+            verdict = f"equivalent: {reason}"
         else:
-            survivors.append(k)
-    if not args.list:
-        total = len(args.only) or count
-        print(f"\nmutants killed: {killed}/{total}; survivors: {survivors or 'none'}")
-    return 0
+            unexplained.append(k)
+            verdict = "SURVIVED (unexplained)"
+        print(f"#{k:<3} line {line:<4} {what:<24} {verdict}", flush=True)
+    if args.list:
+        return 0
+    total = len(args.only) or count
+    print(
+        f"\nmutants killed: {killed}/{total}; equivalent (explained): {equivalent}; "
+        f"unexplained survivors: {unexplained or 'none'}"
+    )
+    return 1 if unexplained else 0
 
 
 if __name__ == "__main__":
