@@ -452,14 +452,29 @@ class Server:
         so clients can be paced to what a small listen backlog holds instead of having their
         SYNs dropped and retried a second later."""
         self.queue_bound = 0  # an unreadable queue is read again a few connects later
+        queue = self._listen_queue()
+        if queue is not None:
+            self.queue_bound = queue[0]
+            return queue[0]
+        return None
+
+    def backlog(self) -> int | None:
+        """The most connections its accept queue holds (its listen() backlog, as the kernel
+        caps it), or None when it cannot be read."""
+        queue = self._listen_queue()
+        return None if queue is None else queue[1]
+
+    def _listen_queue(self) -> tuple[int, int] | None:
+        """(waiting, most) of the server's accept queue: for a LISTEN socket, /proc/net/tcp
+        gives them as rx_queue and tx_queue."""
         suffix = f":{self.port:04X}"
         for fields in self._listen_rows():
             if fields[1].endswith(suffix):
                 try:
-                    self.queue_bound = int(fields[4].split(":")[1], 16)
-                except (IndexError, ValueError):
+                    most, waiting = (int(x, 16) for x in fields[4].split(":"))
+                except ValueError:
                     return None
-                return self.queue_bound
+                return waiting, most
         return None
 
     def listening_ports(self) -> list[int]:

@@ -77,7 +77,7 @@ class Server:
             for sock in readable:
                 if sock is self.listener:
                     self.accept()
-                elif sock in self.conns:
+                else:  # only its own read() drops a connection
                     self.read(self.conns[sock])
             for sock in writable:
                 if sock in self.conns:  # may have been dropped while reading
