@@ -105,8 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="N",
-        help="parallel workers (0 or 1: none, all in this process; default: the number of "
-        "CPUs, 1 for one server)",
+        help="parallel workers (0 or 1: none, all in this process; default: one more than "
+        "the CPUs, 1 for one check)",
     )
     check.add_argument("-v", "--verbose", action="store_true", help="show pytest's output")
     grade = sub.add_parser(
@@ -296,7 +296,10 @@ def common_args(args: argparse.Namespace, tests: int) -> list[str]:
         out += ["--profile", args.profile]
     if args.seed is not None:
         out += ["--seed", str(args.seed)]
-    workers = args.workers if args.workers is not None else min(os.cpu_count() or 1, tests)
+    # Checks spend much of their time waiting on servers: one worker more than there are CPUs
+    # keeps them all busy (on 2 cores, `check --all` takes 35 s with 3 workers, 48 s with 2).
+    default = min((os.cpu_count() or 1) + 1, tests)
+    workers = args.workers if args.workers is not None else default
     if workers > 1:
         out += ["-n", str(workers)]
     out += ["-q", "--tb=no", "-rN"] if getattr(args, "verbose", False) else ["-p", "no:terminal"]
