@@ -98,8 +98,10 @@ def explanations(impl: Path) -> dict[Key, list[dict[str, str]]]:
     return found
 
 
-def explain(found: dict[Key, list[dict[str, str]]], source: str, line: int, what: str) -> str:
-    """The reason given for this mutant, or "".  A mutant is named by the innermost function
+def explain(
+    found: dict[Key, list[dict[str, str]]], source: str, line: int, what: str
+) -> dict[str, str] | None:
+    """The explanation given for this mutant, if any.  A mutant is named by the innermost function
     (or class, or "module") around its line, the line stripped and without its comment, the
     change, and where that is not enough, the line before it (`after`)."""
     tree = ast.parse(source)
@@ -112,8 +114,8 @@ def explain(found: dict[Key, list[dict[str, str]]], source: str, line: int, what
     before = next((text for text in reversed(lines[: line - 1]) if text), "")
     for e in found.get((where, lines[line - 1], what), []):
         if e.get("after", before) == before:
-            return e["why"]
-    return ""
+            return e
+    return None
 
 
 def check(folder: Path, profile: str) -> list[str]:
@@ -155,7 +157,7 @@ def main() -> int:
             verdict = f"killed ({', '.join(failed)})"
         elif reason:
             equivalent += 1
-            verdict = f"equivalent: {reason}"
+            verdict = f"equivalent: {reason['why']}"
         else:
             unexplained.append(k)
             verdict = "SURVIVED (unexplained)"
