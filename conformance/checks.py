@@ -419,14 +419,14 @@ def check_capacity(ctx: Context) -> None:
 # Rough seconds each check takes on a correct server: the runner starts the slow ones first, so
 # that with parallel workers no long check is left to run alone at the end.
 COST = {
-    "concurrent": 2.5,
-    "close-on-eof": 2.0,
-    "capacity": 1.5,
-    "persist": 1.4,
-    "survive-reset": 1.3,
-    "idle-cpu": 1.3,
-    "stream": 1.2,
-    "many-connections": 0.7,
+    "concurrent": 1.7,
+    "idle-cpu": 1.6,
+    "survive-reset": 1.4,
+    "persist": 1.3,
+    "close-on-eof": 1.0,
+    "stream": 1.0,
+    "capacity": 0.9,
+    "many-connections": 0.5,
 }
 
 CHECKS: dict[str, Callable[[Context], None]] = {

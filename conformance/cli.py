@@ -66,7 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("target", nargs="?", help="registered name or folder with impl.toml")
     check.add_argument("--all", action="store_true", help="every registered implementation")
-    check.add_argument("--spec", default=str(DEFAULT_SPEC), help="protocol spec (TOML)")
+    check.add_argument(
+        "--spec",
+        help="protocol spec (TOML; default: the one a named implementation declares, else "
+        "spec/echo.toml)",
+    )
     check.add_argument(
         "--profile",
         choices=sorted(PROFILES),
@@ -301,7 +305,9 @@ def common_args(args: argparse.Namespace, tests: int) -> list[str]:
     default = min((os.cpu_count() or 1) + 1, tests)
     workers = args.workers if args.workers is not None else default
     if workers > 1:
-        out += ["-n", str(workers)]
+        # One test at a time to each free worker, slowest first (the plugin orders them): no
+        # long check is left to run alone at the end.
+        out += ["-n", str(workers), "--maxschedchunk", "1"]
     out += ["-q", "--tb=no", "-rN"] if getattr(args, "verbose", False) else ["-p", "no:terminal"]
     return out
 
@@ -329,8 +335,15 @@ def base_args(spec: Spec) -> list[str]:
     ]
 
 
+def check_spec(args: argparse.Namespace) -> Spec:
+    """--spec; else the spec the named implementation declares; else the default."""
+    if args.spec is None and args.target and not args.all:
+        return load_spec(SPEC_DIR / find_impl(args.target).spec_name)
+    return load_spec(args.spec or DEFAULT_SPEC)
+
+
 def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
-    spec = load_spec(args.spec)
+    spec = check_spec(args)
     for rid in args.require + args.only:
         if rid not in spec.ids:
             raise UsageError(
