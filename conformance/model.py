@@ -7,6 +7,7 @@ with a Deviation when that was not allowed.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -76,21 +77,27 @@ class ReplyStream:
     """
 
     transform: Transform
-    sent: bytearray = field(default_factory=bytearray)
+    sent: int = 0  # request bytes sent so far
     received: int = 0  # reply bytes so far (each equal to the expected one, until a deviation)
     state: State = State.OPEN
-    # transform(sent), kept as bytes are sent: each reply byte is then compared, not recomputed
+    # transform(request stream), kept as bytes are sent: each reply byte is then compared, not
+    # recomputed.  The request stream itself is kept as the sent pieces (no copy), with where
+    # each one ends, for naming the sent byte behind a wrong reply.
     _expected: bytearray = field(default_factory=bytearray)
+    _pieces: list[bytes] = field(default_factory=list)
+    _ends: list[int] = field(default_factory=list)
     _recent: bytes = b""  # the last WINDOW reply bytes, context for a difference that follows
 
     @property
     def owed(self) -> int:
         """Bytes of reply the server still owes."""
-        return len(self.sent) - self.received
+        return self.sent - self.received
 
     def on_send(self, data: bytes) -> None:
         assert self.state is State.OPEN, "a client sends only while its side is open"
-        self.sent += data
+        self.sent += len(data)
+        self._pieces.append(data)
+        self._ends.append(self.sent)
         self._expected += self.transform(data)
 
     def on_half_close(self) -> None:
@@ -125,7 +132,7 @@ class ReplyStream:
             return Deviation(
                 Kind.EARLY_CLOSE,
                 f"the server closed the connection while the client's side was open "
-                f"({self.received} of {len(self.sent)} reply bytes received)",
+                f"({self.received} of {self.sent} reply bytes received)",
                 self.received,
             )
         if self.owed:
@@ -160,11 +167,16 @@ class ReplyStream:
 
     def _owed(self, kind: Kind, what: str, always: bool = False) -> Deviation:
         n = self.owed
-        tail = f" {n} owed byte(s) (received {self.received} of {len(self.sent)})"
+        tail = f" {n} owed byte(s) (received {self.received} of {self.sent})"
         if not n and always:
-            tail = f" (all {len(self.sent)} reply bytes had arrived)"
+            tail = f" (all {self.sent} reply bytes had arrived)"
         off = self.received
         return Deviation(kind, what + tail, off, bytes(self._expected[off : off + WINDOW]), b"")
+
+    def _sent_byte(self, offset: int) -> int:
+        i = bisect.bisect_right(self._ends, offset)
+        start = self._ends[i - 1] if i else 0
+        return self._pieces[i][offset - start]
 
     def _difference(self, offset: int, received: bytes, at: int) -> Deviation:
         """The first wrong reply byte is at `offset`; `received` holds the reply bytes from
@@ -174,7 +186,7 @@ class ReplyStream:
             Kind.MISMATCH,
             f"reply byte at offset {offset} is {describe_byte(received[offset - at])}, "
             f"expected {describe_byte(self._expected[offset])} "
-            f"(the image of the sent byte {describe_byte(self.sent[offset])})",
+            f"(the image of the sent byte {describe_byte(self._sent_byte(offset))})",
             offset,
             bytes(self._expected[lo : lo + WINDOW]),
             received[lo - at : lo - at + WINDOW],

@@ -47,6 +47,17 @@ def test_wrong_byte_reports_offset_and_window():
     assert dev.expected.endswith(b"WORLD") and dev.received.endswith(b"wORLD")
 
 
+def test_wrong_byte_in_a_later_write_names_the_byte_sent_there():
+    s = stream(b"hello ")
+    s.on_send(b"w0rld")
+    assert s.on_receive(b"HELLO W") is None
+    dev = s.on_receive(b"0RlD")
+    assert dev is not None and dev.offset == 9
+    assert "0x6C 'l'" in dev.message and "the sent byte 0x6C 'l'" in dev.message
+    # The windows start 8 bytes before the offset: in the earlier receive.
+    assert (dev.expected, dev.received) == (b"ELLO W0RLD", b"ELLO W0RlD")
+
+
 def test_extra_bytes_after_the_reply():
     s = stream(b"abc")
     dev = s.on_receive(b"ABC\n")
