@@ -309,20 +309,28 @@ def harness_server(proc: subprocess.Popen[bytes], port: int, spec: Spec) -> Serv
     return Server(target, spec, port=port, proc=proc, isolated=False)
 
 
+def timed(w: Workload, exchange: Callable[[int], None]) -> Rate:
+    """`exchange(n)` for n = 0, 1, ... until `w.count` of them or `w.seconds`: the rate."""
+    n, start = 0, time.perf_counter()
+    deadline = start + w.seconds
+    while n < w.count and time.perf_counter() < deadline:
+        exchange(n)
+        n += 1
+    return Rate(n, n * w.size, time.perf_counter() - start)
+
+
 def harness_round_trips(server: Server, spec: Spec, w: Workload) -> Rate:
     """One connection, `w.count` sequential round trips of `w.size` bytes through the driver and
     the model: write, then wait for every owed byte (Session.replies), as `persist` does."""
     message = block(w.size, 1)
     with Session(server, spec, Transform.of(spec)) as s:
         peer = s.connect("bench")
-        n, start = 0, time.perf_counter()
-        deadline = start + w.seconds
-        while n < w.count and time.perf_counter() < deadline:
+
+        def exchange(n: int) -> None:
             peer.write(message)
             s.replies(peer)
-            n += 1
-        elapsed = time.perf_counter() - start
-    return Rate(n, n * w.size, elapsed)
+
+        return timed(w, exchange)
 
 
 def bare_round_trips(port: int, transform: Transform, w: Workload) -> Rate:
@@ -331,16 +339,13 @@ def bare_round_trips(port: int, transform: Transform, w: Workload) -> Rate:
     expected = transform(message)
     with socket.create_connection((LOOPBACK, port), timeout=5.0) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as the driver does
-        n, start = 0, time.perf_counter()
-        deadline = start + w.seconds
-        while n < w.count and time.perf_counter() < deadline:
+
+        def exchange(n: int) -> None:
             sock.sendall(message)
-            reply = recv_exactly(sock, len(message))
-            if reply != expected:
+            if recv_exactly(sock, len(message)) != expected:
                 raise BenchError(f"bare round trip {n}: wrong reply")
-            n += 1
-        elapsed = time.perf_counter() - start
-    return Rate(n, n * w.size, elapsed)
+
+        return timed(w, exchange)
 
 
 def recv_exactly(sock: socket.socket, size: int) -> bytes:
@@ -358,33 +363,29 @@ def harness_examples(server: Server, spec: Spec, w: Workload) -> Rate:
     check_transform runs it (a fresh restartable Session each, round_trip)."""
     message = block(w.size, 2)
     transform = Transform.of(spec)
-    n, start = 0, time.perf_counter()
-    deadline = start + w.seconds
-    while n < w.count and time.perf_counter() < deadline:
+
+    def exchange(n: int) -> None:
         if not server.alive():  # what ctx.session() asks before each example
             raise BenchError(f"the server {server.exit_status()}")
         with Session(server, spec, transform, restartable=True) as s:
             round_trip(s, message)
-        n += 1
-    elapsed = time.perf_counter() - start
-    return Rate(n, n * w.size, elapsed)
+
+    return timed(w, exchange)
 
 
 def bare_examples(port: int, transform: Transform, w: Workload) -> Rate:
     """The same with a blocking socket: connect, sendall, recv the reply, close."""
     message = block(w.size, 2)
     expected = transform(message)
-    n, start = 0, time.perf_counter()
-    deadline = start + w.seconds
-    while n < w.count and time.perf_counter() < deadline:
+
+    def exchange(n: int) -> None:
         with socket.create_connection((LOOPBACK, port), timeout=5.0) as sock:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.sendall(message)
             if recv_exactly(sock, len(message)) != expected:
                 raise BenchError(f"bare example {n}: wrong reply")
-        n += 1
-    elapsed = time.perf_counter() - start
-    return Rate(n, n * w.size, elapsed)
+
+    return timed(w, exchange)
 
 
 def harness_stream(server: Server, spec: Spec, w: Workload) -> Rate:
