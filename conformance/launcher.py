@@ -440,7 +440,7 @@ class Server:
             return
         first = self._listen_table
         for table in (first, "tcp6" if first == "tcp" else "tcp"):
-            for fields in _listen_rows(f"/proc/{self.proc.pid}/net/{table}"):
+            for fields in _read_listen_rows(f"/proc/{self.proc.pid}/net/{table}"):
                 if fields[1].endswith(f":{self.port:04X}"):
                     self._listen_table = table
                 yield fields
@@ -554,10 +554,11 @@ class Server:
         return total / tick
 
 
-def _listen_rows(path: str) -> Iterator[list[str]]:
+def _read_listen_rows(path: str) -> Iterator[list[str]]:
     """The LISTEN rows of one socket table.  Listening sockets come first, and the kernel formats
-    only as many rows as a read asks for: small reads stop there, where reading on would walk
-    the whole connection hash (about a millisecond; checks pace every connect by this)."""
+    about as many rows as a read asks for, so small reads stop soon after them.  It still looks
+    for one row more, which in a server's nearly empty network namespace walks the whole
+    connection hash (about a millisecond): hence Server.queue_bound, which spares most reads."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
