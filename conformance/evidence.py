@@ -1,12 +1,20 @@
-"""Render what happened for a person: transcripts, byte windows, deviations."""
+"""Render what happened for a person: transcripts, byte windows, deviations, as text and as data.
+
+The data form (`details`, described in spec/report.schema.json) is what HTML reports draw from;
+bytes in it are lowercase hex.
+"""
 
 from __future__ import annotations
 
-from conformance.model import Deviation
+from typing import Any
+
+from conformance.model import Deviation, ReplyStream
 from conformance.net import Event, Transcript
 
 SHOW = 40  # bytes of a payload shown inline
 MAX_LINES = 40  # transcript lines kept (first and last halves)
+MAX_ROWS = 200  # transcript rows kept in the data form (first and last halves)
+AROUND = 32  # bytes shown before a first difference (and as many after it) in the data form
 
 
 def show_bytes(data: bytes, limit: int = SHOW) -> str:
@@ -62,3 +70,82 @@ def render_transcript(transcript: Transcript) -> str:
         half = MAX_LINES // 2
         rows = [*rows[:half], f"  ... {len(rows) - MAX_LINES} more lines ...", *rows[-half:]]
     return "transcript (time, connection, event):\n" + "\n".join(rows) if rows else ""
+
+
+# -- the data form --------------------------------------------------------------------------
+
+
+def details(
+    transcript: Transcript,
+    streams: dict[str, ReplyStream],
+    deviation: tuple[str, Deviation] | None,
+    server: dict[str, str],
+) -> dict[str, Any]:
+    """The evidence as data: each client's streams around its first difference (where the model
+    saw one), the folded transcript, and the server's account."""
+    sent: dict[str, bytearray] = {name: bytearray() for name in streams}
+    received: dict[str, bytearray] = {name: bytearray() for name in streams}
+    for ev in transcript.events:
+        if ev.conn in streams and ev.what in ("send", "recv"):
+            (sent if ev.what == "send" else received)[ev.conn] += ev.data
+    out: dict[str, Any] = {
+        "clients": [
+            client_window(
+                name,
+                stream,
+                bytes(sent[name]),
+                bytes(received[name]),
+                deviation[1].offset if deviation and deviation[0] == name else None,
+            )
+            for name, stream in streams.items()
+        ],
+        "transcript": transcript_rows(transcript),
+        "server": server,
+    }
+    if deviation is not None:
+        name, dev = deviation
+        out["deviation"] = {
+            "client": name,
+            "kind": dev.kind.value,
+            "message": dev.message,
+            "offset": dev.offset,
+        }
+    return out
+
+
+def client_window(
+    name: str, stream: ReplyStream, sent: bytes, received: bytes, difference: int | None
+) -> dict[str, Any]:
+    """Sent, expected and received bytes of one client, from AROUND bytes before its first
+    difference (or before the end of what it received, when the model saw none)."""
+    anchor = len(received) if difference is None else difference
+    start = max(0, anchor - AROUND)
+    window = slice(start, anchor + AROUND)
+    return {
+        "name": name,
+        "state": stream.state.value,
+        "sent_bytes": len(sent),
+        "received_bytes": len(received),
+        "first_difference": difference,
+        "window_offset": start,
+        "sent": sent[window].hex(),
+        "expected": stream.transform(sent[window]).hex(),
+        "received": received[window].hex(),
+    }
+
+
+def transcript_rows(transcript: Transcript) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for ev, count, size in _merge(transcript.events):
+        row: dict[str, Any] = {"t": round(ev.t, 4), "client": ev.conn, "event": ev.what}
+        if ev.what in ("send", "recv"):
+            row.update(bytes=size, count=count, data=ev.data[:SHOW].hex())
+        elif ev.data:
+            row["note"] = ev.data.decode(errors="replace")
+        rows.append(row)
+    if len(rows) > MAX_ROWS:
+        half = MAX_ROWS // 2
+        gap = {"t": rows[half]["t"], "client": "", "event": "omitted"}
+        gap["note"] = f"{len(rows) - MAX_ROWS} rows"
+        rows = [*rows[:half], gap, *rows[-half:]]
+    return rows

@@ -200,6 +200,7 @@ def _report(
     for req in spec.requirements:
         result = first if req.id == spec.requirements[0].id else results.get((sub.name, req.id))
         outcome, summary, evidence, took = "fail", "", "", 0.0
+        details: dict[str, Any] = {}
         if sub.impl is None:
             summary = sub.problem
         elif result is None and first is not None and first.outcome != "pass":
@@ -208,7 +209,7 @@ def _report(
             outcome, summary = "error", "the check did not run"
         else:
             outcome, summary, evidence = result.outcome, result.summary, result.evidence
-            took = result.duration_s
+            took, details = result.duration_s, result.details
         report.entries.append(
             Entry(
                 id=req.id,
@@ -219,6 +220,7 @@ def _report(
                 summary=summary,
                 evidence=evidence,
                 duration_s=took,
+                details=details,
             )
         )
     return report

@@ -318,6 +318,7 @@ class Server:
                     f"the server {self.exit_status()} before accepting a connection "
                     f"on {self.target.host}:{self.port}",
                     self.diagnostics(),
+                    {"server": self.account()},
                 )
             with self.new_socket(family) as probe:
                 probe.settimeout(max(0.05, min(1.0, deadline - time.monotonic())))
@@ -331,6 +332,7 @@ class Server:
                     f"the server did not accept a connection on {self.target.host}:{self.port} "
                     f"within {timeout:g} s{self._elsewhere()}",
                     self.diagnostics(),
+                    {"server": self.account()},
                 )
             time.sleep(POLL)
 
@@ -419,6 +421,14 @@ class Server:
             return ""
         text = data.decode("utf-8", "replace").rstrip()
         return "\n".join(text.splitlines()[-lines:])
+
+    def account(self) -> dict[str, str]:
+        """What the server did, as data: command, exit, stderr tail."""
+        return {
+            "command": self.command,
+            "process": self.exit_status(),
+            "stderr": self.stderr_tail(),
+        }
 
     def diagnostics(self) -> str:
         """What the server did, for a person: command, exit, stderr tail."""

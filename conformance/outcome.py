@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class NonConformance(AssertionError):
     """The server violated the requirement being checked: a *fail*.
 
     `summary` is one line for tables; `evidence` is what a person needs to see why (the transcript,
-    the server's exit and stderr tail).
+    the server's exit and stderr tail); `details` is the same as data (spec/report.schema.json).
     """
 
-    def __init__(self, summary: str, evidence: str = "") -> None:
+    def __init__(
+        self, summary: str, evidence: str = "", details: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(summary + ("\n" + evidence if evidence else ""))
         self.summary = summary
         self.evidence = evidence
+        self.details = details or {}  # the evidence as data, for reports that draw it
 
 
 class RunnerError(Exception):

@@ -178,11 +178,13 @@ class RequirementItem(pytest.Item):
 
     def runtest(self) -> None:
         cfg: Config = self.config._echo_conformance  # type: ignore[attr-defined]
-        result: dict[str, Any] = {"outcome": "pass", "summary": "", "evidence": ""}
+        result: dict[str, Any] = {"outcome": "pass", "summary": "", "evidence": "", "details": {}}
         try:
             check_requirement(cfg.spec, self.req, self.impl, cfg.options)
         except NonConformance as exc:
-            result.update(outcome="fail", summary=exc.summary, evidence=exc.evidence)
+            result.update(
+                outcome="fail", summary=exc.summary, evidence=exc.evidence, details=exc.details
+            )
             raise
         except Exception as exc:
             result.update(outcome="error", summary=f"the check could not run: {exc}")

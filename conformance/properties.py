@@ -129,13 +129,16 @@ def run_hypothesis(test: Callable[[], None], budget: ShrinkBudget) -> None:
         notes = [n for n in getattr(exc, "__notes__", ()) if n.strip()]
         if notes:
             exc.evidence = "\n".join(["minimal failing case:", *notes, exc.evidence])
+            exc.details["case"] = "\n".join(notes)
         raise
     except Flaky as exc:
         inner = _first_nonconformance(exc) or budget.first
         if inner is None:
             raise
         raise NonConformance(
-            inner.summary + " (seen once; it did not happen again when replayed)", inner.evidence
+            inner.summary + " (seen once; it did not happen again when replayed)",
+            inner.evidence,
+            inner.details,
         ) from None
 
 

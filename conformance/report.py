@@ -30,6 +30,9 @@ class Entry:
     expected: str = "pass"  # what the implementation declares: pass | fail
     expected_reason: str = ""
     duration_s: float = 0.0
+    # The evidence as data (see "details" in spec/report.schema.json): per-client streams around
+    # the first difference, the transcript, the server's account.  Empty when there is none.
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def as_declared(self) -> bool:
@@ -89,6 +92,7 @@ class Report:
                     "expected_reason": e.expected_reason,
                     "points": e.points,
                     "duration_s": round(e.duration_s, 3),
+                    **({"details": e.details} if e.details else {}),
                 }
                 for e in self.entries
             ],
@@ -177,16 +181,24 @@ def render_report(report: Report, details: bool = True) -> str:
     if details:
         for e in report.entries:
             if e.outcome in ("fail", "error") and e.expected != "fail":
-                req = spec.requirement(e.id)
-                lines += [f"--- {e.id} ({e.level}): {e.summary}", f"requirement: {req.text}"]
-                if hint(e.summary):
-                    lines.append(f"hint: {hint(e.summary)}")
-                if e.evidence:
-                    lines.append(e.evidence)
-                if report.replay:
-                    lines.append(f"replay: {report.replay_command(e.id)}")
-                lines.append("")
+                lines += ["--- " + explanation(report, e), ""]
     lines.append(verdict_line(report))
+    return "\n".join(lines)
+
+
+def explanation(report: Report, e: Entry) -> str:
+    """Why an entry failed, for a person: what happened, the requirement, a hint, the evidence
+    and how to see it again."""
+    lines = [
+        f"{e.id} ({e.level}): {e.summary}",
+        f"requirement: {report.spec.requirement(e.id).text}",
+    ]
+    if hint(e.summary):
+        lines.append(f"hint: {hint(e.summary)}")
+    if e.evidence:
+        lines.append(e.evidence)
+    if report.replay:
+        lines.append(f"replay: {report.replay_command(e.id)}")
     return "\n".join(lines)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from conformance.checks import CHECKS, Context
 from conformance.impls import Implementation
@@ -53,6 +53,7 @@ class Result:
     summary: str
     evidence: str
     duration_s: float
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def evaluate(
@@ -62,12 +63,12 @@ def evaluate(
     start = time.monotonic()
     outcome: Outcome = "pass"
     summary = evidence = ""
+    details: dict[str, Any] = {}
     try:
         check_requirement(spec, requirement, impl, options)
     except NonConformance as exc:
-        outcome, summary, evidence = "fail", exc.summary, exc.evidence
+        outcome, summary, evidence, details = "fail", exc.summary, exc.evidence, exc.details
     except RunnerError as exc:
         outcome, summary = "error", f"the check could not run: {exc}"
-    return Result(
-        requirement.id, requirement.level, outcome, summary, evidence, time.monotonic() - start
-    )
+    took = time.monotonic() - start
+    return Result(requirement.id, requirement.level, outcome, summary, evidence, took, details)

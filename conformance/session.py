@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import NoReturn
 
-from conformance.evidence import describe_deviation, render_transcript
+from conformance.evidence import describe_deviation, details, render_transcript
 from conformance.launcher import Server
 from conformance.model import Deviation, Kind, ReplyStream, State, Transform
 from conformance.net import Conn, Refused, Stalled, Transcript, connect_nowait, disperse, pump
@@ -192,6 +192,7 @@ class Session:
                 self.fail(
                     f"{p.name}: {p.deviation.kind.value}: {p.deviation.message}{context}",
                     describe_deviation(p.deviation),
+                    (p.name, p.deviation),
                 )
 
     def replies(self, *peers: Peer, idle_timeout: float | None = None) -> None:
@@ -284,9 +285,14 @@ class Session:
 
     # -- failing --------------------------------------------------------------------------
 
-    def fail(self, summary: str, detail: str = "") -> NoReturn:
+    def fail(
+        self, summary: str, detail: str = "", deviation: tuple[str, Deviation] | None = None
+    ) -> NoReturn:
+        """Raise the verdict, with the evidence as text and as data (`deviation`: whose)."""
         parts = [detail, render_transcript(self.transcript), self.server.diagnostics()]
-        raise NonConformance(summary, "\n".join(p for p in parts if p))
+        streams = {p.name: p.stream for p in self.peers}
+        data = details(self.transcript, streams, deviation, self.server.account())
+        raise NonConformance(summary, "\n".join(p for p in parts if p), data)
 
     def _settle_exit(self) -> None:
         """A server that is crashing right now gets a moment to finish, so that its exit status
