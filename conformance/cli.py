@@ -41,6 +41,7 @@ from conformance.grade import (
     write_grades,
 )
 from conformance.impls import Implementation, adhoc, find_impl, registry
+from conformance.junit import write_junit
 from conformance.outcome import UsageError
 from conformance.plugin import RESULT_KEY
 from conformance.properties import PROFILES, get_profile
@@ -101,8 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, metavar="S", help="reply timeout in seconds (default: the spec's)"
     )
     check.add_argument("--seed", type=int, help="vary the generated cases (default: fixed)")
-    check.add_argument("--json", type=Path, metavar="FILE", help="write a JSON report")
-    check.add_argument("--junit", type=Path, metavar="FILE", help="write a JUnit XML report")
+    add_report_options(check)
     check.add_argument(
         "-n",
         "--workers",
@@ -142,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("-n", "--workers", type=int, default=None, metavar="N")
     grade.add_argument("--out", type=Path, default=Path("grades"), help="output folder")
     grade.add_argument("--shard", metavar="K/N", help="grade only the K-th of N slices")
+    add_report_options(grade, json=False)
     grade.add_argument(
         "--format",
         choices=("csv", "gradescope"),
@@ -166,13 +167,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def add_report_options(parser: argparse.ArgumentParser, json: bool = True) -> None:
+    if json:
+        parser.add_argument("--json", type=Path, metavar="FILE", help="write a JSON report")
+    parser.add_argument(
+        "--junit", type=Path, metavar="FILE", help="write a JUnit XML report (for CI systems)"
+    )
+    parser.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="write a self-contained HTML report: the matrix and every failure's evidence",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    words = shlex.join(["echo-conformance", *argv])
     command: list[str] = []
     if "--" in argv:
         cut = argv.index("--")
         argv, command = argv[:cut], argv[cut + 1 :]
     args = build_parser().parse_args(argv)
+    args.words = words  # the command line, for reports
     try:
         if command and args.subcommand != "check":
             raise UsageError(f"{args.subcommand} takes no server command after --")
@@ -262,9 +279,8 @@ class Collector:
 
     def result(self, key: tuple[str, str]) -> Result:
         r = self.results[key]
-        return Result(
-            key[1], "", r["outcome"], r["summary"], r["evidence"], self.durations.get(key, 0.0)
-        )
+        took = self.durations.get(key, 0.0)
+        return Result(key[1], "", r["outcome"], r["summary"], r["evidence"], took, r["details"])
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -286,8 +302,6 @@ def pytest_args(
         out += ["--require", rid]
     if args.timeout is not None:
         out += ["--reply-timeout", str(args.timeout)]
-    if args.junit:
-        out += ["--junitxml", str(args.junit)]
     tests = len(impls) * len(args.only or spec.ids)
     return out + common_args(args, tests)
 
@@ -362,6 +376,7 @@ def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
     reports = build_reports(spec, impls, collector, args, elapsed)
     if args.json:
         write_json(args.json, reports, many=args.all)
+    write_reports(args, reports, "check --all" if args.all else f"check {reports[0].impl.name}")
     if args.all:
         print(render_matrix(reports))
         unexpected = [(r.impl.name, e) for r in reports for e in r.unexpected]
@@ -408,6 +423,20 @@ def say_isolation() -> None:
         print(f"echo-conformance: note: {FALLBACK_NOTE.format(why=why)}", file=sys.stderr)
 
 
+def write_reports(
+    args: argparse.Namespace, reports: list[Report], title: str, noun: str = "implementation"
+) -> None:
+    """--junit and --html, where asked for."""
+    if args.junit:
+        write_junit(args.junit, reports)
+    if args.html:
+        from conformance.html_report import render_html  # only when asked for
+
+        title = f"echo-conformance: {title}"
+        page = render_html(reports, title=title, command=args.words, noun=noun)
+        args.html.write_text(page, encoding="utf-8")
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     if args.workers is not None and args.workers < 1:
@@ -436,6 +465,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
             print(f"[{next(done)}/{len(subs)}] {line}", file=sys.stderr)
 
     reports = grade(spec, subs, options, workers, args.detect_port, run_rest, progress)
+    write_reports(args, reports, f"grades for {args.submissions.resolve().name}", "submission")
     if one:
         args.out.mkdir(parents=True, exist_ok=True)
         results = gradescope_results(reports[0])
@@ -571,6 +601,7 @@ def build_reports(
                 expected="fail" if req.id in impl.expected_failures else "pass",
                 expected_reason=impl.expected_failures.get(req.id, ""),
                 duration_s=collector.durations.get((impl.name, req.id), 0.0),
+                details={} if result is None else result["details"],
             )
             report.entries.append(entry)
         reports.append(report)

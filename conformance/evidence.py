@@ -14,7 +14,16 @@ from conformance.net import Event, Transcript
 SHOW = 40  # bytes of a payload shown inline
 MAX_LINES = 40  # transcript lines kept (first and last halves)
 MAX_ROWS = 200  # transcript rows kept in the data form (first and last halves)
+CLIP = 6000  # characters of one text kept (head and tail): Hypothesis prints MiB-sized cases
 AROUND = 32  # bytes shown before a first difference (and as many after it) in the data form
+
+
+def clip(text: str, limit: int = CLIP) -> str:
+    """At most about `limit` characters of `text`: its head and tail, saying what was left out."""
+    if len(text) <= limit:
+        return text
+    head, tail = text[: limit * 2 // 3], text[-(limit // 3) :]
+    return f"{head}\n[... {len(text) - len(head) - len(tail):,} characters left out ...]\n{tail}"
 
 
 def show_bytes(data: bytes, limit: int = SHOW) -> str:

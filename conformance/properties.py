@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from hypothesis.control import current_build_context
 from hypothesis.errors import Flaky
 
+from conformance.evidence import clip
 from conformance.outcome import NonConformance
 
 PROFILE_ENV = "ECHO_CONFORMANCE_PROFILE"
@@ -126,7 +127,7 @@ def run_hypothesis(test: Callable[[], None], budget: ShrinkBudget) -> None:
     try:
         test()
     except NonConformance as exc:
-        notes = [n for n in getattr(exc, "__notes__", ()) if n.strip()]
+        notes = [clip(n) for n in getattr(exc, "__notes__", ()) if n.strip()]
         if notes:
             exc.evidence = "\n".join(["minimal failing case:", *notes, exc.evidence])
             exc.details["case"] = "\n".join(notes)

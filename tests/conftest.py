@@ -14,6 +14,7 @@ from conformance.spec import DEFAULT_SPEC, Spec, load_spec
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "corpus: runs the suite on the server corpus (slow)")
     config.addinivalue_line("markers", "grading: grades classes of submissions (slow, run alone)")
+    config.addinivalue_line("markers", "browser: opens reports in headless Chromium")
 
 
 @pytest.fixture(scope="session")
