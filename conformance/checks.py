@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from conformance.launcher import Server
 from conformance.model import Transform
-from conformance.properties import Profile, block, falsify
+from conformance.profiles import Profile
+from conformance.properties import block, falsify
 from conformance.session import BATCH, Peer, Session
 from conformance.spec import Requirement, Spec
 

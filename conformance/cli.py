@@ -5,6 +5,7 @@
     echo-conformance check [OPTIONS] --all                 every registered implementation
     echo-conformance grade [OPTIONS] SUBMISSIONS_DIR       grade a class (see grade.py)
     echo-conformance merge DIR...                          combine the grades of shards
+    echo-conformance compare [NAME...]                     measure the I/O models side by side
     echo-conformance selftest                              the suite on its own corpus
     echo-conformance list
 
@@ -28,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from conformance import compare
 from conformance.corpus import Unavailable, implementation, load_catalog
 from conformance.grade import (
     DEFAULT_COMMAND,
@@ -44,7 +46,7 @@ from conformance.impls import Implementation, adhoc, find_impl, registry
 from conformance.junit import write_junit
 from conformance.outcome import UsageError
 from conformance.plugin import RESULT_KEY
-from conformance.properties import PROFILES, get_profile
+from conformance.profiles import PROFILES, get_profile
 from conformance.report import Entry, Report, render_matrix, render_report, write_json
 from conformance.runner import Options, Result
 from conformance.sandbox import FALLBACK_NOTE, isolation
@@ -162,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     selftest.add_argument("--profile", choices=sorted(PROFILES), default=None)
     selftest.add_argument("--seed", type=int, help="vary the generated cases (default: fixed)")
     selftest.add_argument("-n", "--workers", type=int, default=None, metavar="N")
+    compare.add_parser(sub)
     lst = sub.add_parser("list", help="list registered implementations and specs")
     lst.add_argument("--spec", default=None, help="only implementations of this spec")
     return parser
@@ -199,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_grade(args)
         if args.subcommand == "selftest":
             return cmd_selftest(args)
+        if args.subcommand == "compare":
+            return compare.run(args)
         if args.subcommand == "merge":
             count = merge(args.folders, args.out)
             print(f"{count} submissions in {args.out / 'grades.csv'}")

@@ -4,7 +4,8 @@ The server runs under its supervisor (supervisor.py): in a sandbox of its own wh
 one (namespaces: its own loopback network, so that every server may bind 8080 at once; its own
 PID namespace, so that nothing of it outlives it), with a scrubbed environment, stdin from
 /dev/null, stdout/stderr captured to capped files and the spec's resource limits.  Readiness is a
-connect that succeeds; teardown is SIGTERM, a grace period, SIGKILL.
+connect that succeeds (or, when asked, the port in LISTEN state); teardown is SIGTERM, a grace
+period, SIGKILL.
 """
 
 from __future__ import annotations
@@ -145,20 +146,22 @@ class Server:
     def command(self) -> str:
         return self.target.display(self.port)
 
-    def start(self) -> None:
-        """Start the process and wait until it accepts a connection (`listen`)."""
+    def start(self, probe: bool = True) -> None:
+        """Start the process and wait until it is ready: until it accepts a probe connection
+        (`listen`), or with probe=False until its port is in LISTEN state (read from /proc), so
+        that a server that serves a single connection in its life keeps it for its caller."""
         assert self.proc is None or self.proc.poll() is not None
         startup = self.spec.timeouts.startup
         if self.target.fixed_port is None:
             if not self.port or not port_is_free(self.target.host, self.port):
                 self.port = pick_port(self.target.host)
             self._spawn()
-            self._wait_listening(startup)
+            self._wait_listening(startup, probe)
             return
         self.port = self.target.fixed_port
         if self.isolated:  # a network of its own: the port is free
             self._spawn()
-            self._wait_listening(startup)
+            self._wait_listening(startup, probe)
             return
         # One fixed-port server at a time on this machine, whichever process (xdist worker, or
         # another run) wants it.  And the port can still be held for a while by the connections
@@ -171,7 +174,7 @@ class Server:
             seen = self.err_path.stat().st_size if self.err_path.exists() else 0
             self._spawn()
             try:
-                self._wait_listening(startup)
+                self._wait_listening(startup, probe)
                 return
             except NonConformance:
                 if time.monotonic() > give_up or not self._bind_conflict(seen):
@@ -308,33 +311,40 @@ class Server:
                 )
             time.sleep(0.05)
 
-    def _wait_listening(self, timeout: float) -> None:
+    def _wait_listening(self, timeout: float, probe: bool) -> None:
         deadline = time.monotonic() + timeout
-        family = socket.AF_INET6 if ":" in self.target.host else socket.AF_INET
+        doing = "accepting a connection" if probe else "listening"
         while True:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 raise NonConformance(
-                    f"the server {self.exit_status()} before accepting a connection "
+                    f"the server {self.exit_status()} before {doing} "
                     f"on {self.target.host}:{self.port}",
                     self.diagnostics(),
                     {"server": self.account()},
                 )
-            with self.new_socket(family) as probe:
-                probe.settimeout(max(0.05, min(1.0, deadline - time.monotonic())))
-                try:
-                    probe.connect(self.address)
-                    return  # closed with a FIN: the gentlest probe a server can see
-                except OSError:
-                    pass
+            ready = self._probe(deadline) if probe else self.port in self.listening_ports()
+            if ready:
+                return
             if time.monotonic() > deadline:
                 raise NonConformance(
-                    f"the server did not accept a connection on {self.target.host}:{self.port} "
-                    f"within {timeout:g} s{self._elsewhere()}",
+                    f"the server did not {'accept a connection' if probe else 'listen'} on "
+                    f"{self.target.host}:{self.port} within {timeout:g} s{self._elsewhere()}",
                     self.diagnostics(),
                     {"server": self.account()},
                 )
             time.sleep(POLL)
+
+    def _probe(self, deadline: float) -> bool:
+        """Does a connect succeed?  Closed at once with a FIN: the gentlest probe a server sees."""
+        family = socket.AF_INET6 if ":" in self.target.host else socket.AF_INET
+        with self.new_socket(family) as probe:
+            probe.settimeout(max(0.05, min(1.0, deadline - time.monotonic())))
+            try:
+                probe.connect(self.address)
+                return True
+            except OSError:
+                return False
 
     def _elsewhere(self) -> str:
         """Where it listens instead, said so that the user can check it there."""
@@ -462,29 +472,15 @@ class Server:
         so clients can be paced to what a small listen backlog holds instead of having their
         SYNs dropped and retried a second later."""
         self.queue_bound = 0  # an unreadable queue is read again a few connects later
-        queue = self._listen_queue()
-        if queue is not None:
-            self.queue_bound = queue[0]
-            return queue[0]
-        return None
-
-    def backlog(self) -> int | None:
-        """The most connections its accept queue holds (its listen() backlog, as the kernel
-        caps it), or None when it cannot be read."""
-        queue = self._listen_queue()
-        return None if queue is None else queue[1]
-
-    def _listen_queue(self) -> tuple[int, int] | None:
-        """(waiting, most) of the server's accept queue: for a LISTEN socket, /proc/net/tcp
-        gives them as rx_queue and tx_queue."""
         suffix = f":{self.port:04X}"
         for fields in self._listen_rows():
             if fields[1].endswith(suffix):
                 try:
-                    most, waiting = (int(x, 16) for x in fields[4].split(":"))
-                except ValueError:
+                    waiting = int(fields[4].split(":")[1], 16)  # tx_queue:rx_queue
+                except (ValueError, IndexError):
                     return None
-                return waiting, most
+                self.queue_bound = waiting
+                return waiting
         return None
 
     def listening_ports(self) -> list[int]:
@@ -496,9 +492,9 @@ class Server:
             if fields[9] in inodes
         ]
 
-    def _processes(self) -> list[int]:
+    def pids(self) -> list[int]:
         """Pids (as we see them) of every live process of the server: those in its PID namespace
-        when isolated, else those in its process group."""
+        when isolated, else those in its process group.  For reading /proc about the server."""
         if self.proc is None:
             return []
         mine: list[int] = []
@@ -526,7 +522,7 @@ class Server:
         supervisors = {self.proc.pid if self.proc else 0, self._init_pid}
         bit = 1 << (signal.SIGTERM - 1)
         deaf = False
-        for pid in self._processes():
+        for pid in self.pids():
             if pid in supervisors:
                 continue
             try:
@@ -543,7 +539,7 @@ class Server:
 
     def _socket_inodes(self) -> set[str]:
         inodes = set()
-        for pid in self._processes():
+        for pid in self.pids():
             try:
                 for fd in os.scandir(f"/proc/{pid}/fd"):
                     link = os.readlink(fd.path)
@@ -557,7 +553,7 @@ class Server:
         """CPU time (user + system) of every live process of the server."""
         tick = os.sysconf("SC_CLK_TCK")
         total = 0
-        for pid in self._processes():
+        for pid in self.pids():
             stat = _stat(pid)
             if stat:
                 total += int(stat[11]) + int(stat[12])  # utime, stime

@@ -15,10 +15,9 @@ from typing import Any
 
 import pytest
 
-from conformance.checks import COST
 from conformance.impls import Implementation, adhoc, find_impl, registry
 from conformance.outcome import NonConformance, RunnerError, UsageError
-from conformance.properties import PROFILES, get_profile
+from conformance.profiles import PROFILES, get_profile
 from conformance.runner import Options, check_requirement
 from conformance.sandbox import FALLBACK_NOTE, isolation
 from conformance.spec import DEFAULT_SPEC, Requirement, Spec, SpecError, load_spec
@@ -135,6 +134,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Fil
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Slow checks first (a stable sort: other tests keep their order and their place)."""
+    from conformance.checks import COST  # in the processes that run checks: see runner.py
+
     ours = [i for i, item in enumerate(items) if isinstance(item, RequirementItem)]
     ordered = sorted(
         (items[i] for i in ours),

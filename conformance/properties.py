@@ -1,4 +1,4 @@
-"""Hypothesis glue: profiles, reproducible settings, and a time budget for shrinking.
+"""Hypothesis glue: reproducible settings for a profile, and a time budget for shrinking.
 
 Network examples are slow when they fail by a timeout, so shrinking gets a wall-clock budget:
 once it is spent, every candidate is dropped at once (rejected, or run as a no-op), and
@@ -7,11 +7,9 @@ Hypothesis ends with the smallest failure found so far, which it replays for rea
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, example, given, reject, seed, settings
@@ -21,34 +19,7 @@ from hypothesis.errors import Flaky
 
 from conformance.evidence import clip
 from conformance.outcome import NonConformance
-
-PROFILE_ENV = "ECHO_CONFORMANCE_PROFILE"
-
-
-@dataclass(frozen=True)
-class Profile:
-    name: str
-    max_examples: int  # per property
-    step_count: int  # steps per stateful example
-    shrink_seconds: float  # wall-clock budget for shrinking one failure
-
-
-PROFILES = {
-    p.name: p
-    for p in (
-        Profile("quick", max_examples=8, step_count=12, shrink_seconds=2.0),
-        Profile("default", max_examples=25, step_count=25, shrink_seconds=3.0),
-        Profile("thorough", max_examples=200, step_count=60, shrink_seconds=60.0),
-    )
-}
-
-
-def get_profile(name: str | None = None) -> Profile:
-    name = name or os.environ.get(PROFILE_ENV) or "default"
-    try:
-        return PROFILES[name]
-    except KeyError:
-        raise ValueError(f"unknown profile {name!r} (known: {', '.join(PROFILES)})") from None
+from conformance.profiles import Profile
 
 
 def hypothesis_settings(profile: Profile, derandomize: bool = True) -> settings:

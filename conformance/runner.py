@@ -10,11 +10,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from conformance.checks import CHECKS, Context
 from conformance.impls import Implementation
-from conformance.launcher import Server
 from conformance.outcome import NonConformance, RunnerError
-from conformance.properties import Profile, get_profile
+from conformance.profiles import Profile, get_profile
 from conformance.spec import Requirement, Spec
 
 Outcome = Literal["pass", "fail", "error", "skip"]
@@ -38,6 +36,11 @@ def check_requirement(
     spec: Spec, requirement: Requirement, impl: Implementation, options: Options
 ) -> None:
     """Pass quietly, or raise NonConformance (fail) or anything else (error)."""
+    # Imported here: the processes that only choose and report checks (the command line, a
+    # parallel run's controller) need not load Hypothesis and the driver.
+    from conformance.checks import CHECKS, Context
+    from conformance.launcher import Server
+
     spec = with_options(spec, options)
     with Server(impl.target, spec) as server:
         server.start()

@@ -125,13 +125,13 @@ class Session:
                 f"({self._server_state()}; does it serve one client at a time?)"
             )
 
-    def _wait_for_room(self, seconds: float, room: int = PACE_QUEUE) -> int | None:
-        """None once fewer than `room` connections wait in the accept queue; their number if
-        as many waited for `seconds`."""
+    def _wait_for_room(self, seconds: float) -> int | None:
+        """None once fewer than PACE_QUEUE connections wait in the accept queue; their number
+        if as many waited for `seconds`."""
         deadline = time.monotonic() + seconds
-        while self.server.queue_bound >= room:
+        while self.server.queue_bound >= PACE_QUEUE:
             queued = self.server.accept_queue()
-            if queued is None or queued < room:
+            if queued is None or queued < PACE_QUEUE:
                 return None
             if time.monotonic() > deadline:
                 return queued
@@ -234,12 +234,12 @@ class Session:
         """Up to `count` more clients connect, unjudged, until the server stops accepting for
         `seconds` (out of descriptors: the point); they stay `seconds` while the other clients
         are watched, then reset."""
-        # As fast as its backlog holds them: a burst, where the backlog is large.
-        room = max(PACE_QUEUE, (self.server.backlog() or 0) // 2)
         socks: list[socket.socket] = []
         try:
             while len(socks) < count and self.server.alive():
-                if self._wait_for_room(seconds, room) is not None:
+                # Paced as every connect is (_pace), but a queue that stays full only ends the
+                # crowd: a server out of descriptors stops accepting, which is what is tested.
+                if self._wait_for_room(seconds) is not None:
                     break
                 socks.append(connect_nowait(self.server.address, self.server.new_socket))
             self.transcript.add(f"{len(socks)} more", "connect")

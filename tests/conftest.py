@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import xmlschema
 
-from conformance.properties import get_profile
+from conformance.profiles import get_profile
 from conformance.runner import Options
 from conformance.sandbox import ENV
 from conformance.sandbox import isolation as isolation_available
@@ -22,6 +22,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "corpus: runs the suite on the server corpus (slow)")
     config.addinivalue_line("markers", "grading: grades classes of submissions (slow, run alone)")
     config.addinivalue_line("markers", "browser: opens reports in headless Chromium")
+    config.addinivalue_line("markers", "charts: draws charts with matplotlib (the charts extra)")
 
 
 @pytest.fixture(scope="session")

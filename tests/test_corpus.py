@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from conformance.corpus import Unavailable, implementation, load_catalog
-from conformance.properties import get_profile
+from conformance.profiles import get_profile
 from conformance.runner import Options, evaluate
 from conformance.spec import DEFAULT_SPEC, load_spec
 

@@ -1,0 +1,38 @@
+"""How hard to look: the Hypothesis profiles, by name.
+
+Apart from properties.py so that choosing a profile (the command line, a parallel run's controller
+process, which never checks) does not import Hypothesis.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+PROFILE_ENV = "ECHO_CONFORMANCE_PROFILE"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    max_examples: int  # per property
+    step_count: int  # steps per stateful example
+    shrink_seconds: float  # wall-clock budget for shrinking one failure
+
+
+PROFILES = {
+    p.name: p
+    for p in (
+        Profile("quick", max_examples=8, step_count=12, shrink_seconds=2.0),
+        Profile("default", max_examples=25, step_count=25, shrink_seconds=3.0),
+        Profile("thorough", max_examples=200, step_count=60, shrink_seconds=60.0),
+    )
+}
+
+
+def get_profile(name: str | None = None) -> Profile:
+    name = name or os.environ.get(PROFILE_ENV) or "default"
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"unknown profile {name!r} (known: {', '.join(PROFILES)})") from None
