@@ -376,8 +376,13 @@ class Server:
         _killpg(pgid, signal.SIGKILL)  # also the leader's children that outlived it
         proc.wait()
         self._read_status()
+        grace = self.spec.timeouts.grace
         if self._init_pid is not None:
-            _wait_gone(self._init_pid, self.spec.timeouts.grace)
+            _wait_gone(self._init_pid, grace)
+        else:  # SIGKILLed, its processes end a moment later: none is to be seen after stop()
+            deadline = time.monotonic() + grace
+            while any(_alive(pid) for pid in self.pids()) and time.monotonic() < deadline:
+                time.sleep(0.005)
 
     def _close_handles(self) -> None:
         if self.netns is not None:
@@ -607,11 +612,14 @@ def _wait_gone(pid: int, timeout: float) -> None:
     """Wait until `pid` has ended (a zombie has): the kernel ends a PID namespace's other
     processes before its PID 1 is gone."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        stat = _stat(pid)
-        if stat is None or stat[0] in ("Z", "X"):
-            return
+    while _alive(pid) and time.monotonic() < deadline:
         time.sleep(0.005)
+
+
+def _alive(pid: int) -> bool:
+    """Running (not ended, not a zombie waiting to be reaped)."""
+    stat = _stat(pid)
+    return stat is not None and stat[0] not in ("Z", "X")
 
 
 def _signal_name(number: int) -> str:
