@@ -24,7 +24,6 @@ import importlib.util
 import json
 import random
 import resource
-import shlex
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -192,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
     budget = Budget.quick() if args.quick else Budget()
     if args.max_clients is not None:
         budget = dataclasses.replace(budget, max_clients=args.max_clients)
-    command = getattr(args, "words", None) or _command_line(args)
+    command = getattr(args, "words", "echo-conformance compare")  # cli.main sets the words
 
     def progress(line: str) -> None:
         print(f"compare: {line}", file=sys.stderr, flush=True)
@@ -214,13 +213,3 @@ def run(args: argparse.Namespace) -> int:
     if args.html:
         args.html.write_text(render_html(comp, charts), encoding="utf-8")
     return 0
-
-
-def _command_line(args: argparse.Namespace) -> str:
-    """The command as given, rebuilt from `args` (cli.main passes the words themselves)."""
-    words = ["echo-conformance", "compare", *args.names]
-    for option in ("html", "json", "charts", "max_clients"):
-        value = getattr(args, option)
-        if value is not None:
-            words += [f"--{option.replace('_', '-')}", str(value)]
-    return shlex.join(words + (["--quick"] if args.quick else []))
