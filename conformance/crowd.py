@@ -175,10 +175,7 @@ class Crowd:
         """Paced as a check's connects are (session.py): a small listen backlog is never overrun
         (a SYN it drops is retried only a second later), and clients are not piled up behind a
         server that has stopped accepting."""
-        if self.server.queue_bound < PACE_QUEUE:
-            return True
-        queued = self.server.accept_queue()
-        return queued is None or queued < PACE_QUEUE
+        return self.server.queue_full(PACE_QUEUE) is None
 
     def step(self, timeout: float, react: Callable[[Client], None] = lambda c: None) -> None:
         """One poll(): move bytes on the clients that are ready, then let `react` act on each."""

@@ -488,6 +488,15 @@ class Server:
                 return waiting
         return None
 
+    def queue_full(self, room: int) -> int | None:
+        """How many connections wait in the accept queue when `room` or more do; None when
+        fewer do (or it cannot be read).  The kernel's table is read only when queue_bound says
+        the queue may be that full."""
+        if self.queue_bound < room:
+            return None
+        queued = self.accept_queue()
+        return queued if queued is not None and queued >= room else None
+
     def listening_ports(self) -> list[int]:
         """The ports the server's own processes listen on."""
         inodes = self._socket_inodes()

@@ -129,10 +129,7 @@ class Session:
         """None once fewer than PACE_QUEUE connections wait in the accept queue; their number
         if as many waited for `seconds`."""
         deadline = time.monotonic() + seconds
-        while self.server.queue_bound >= PACE_QUEUE:
-            queued = self.server.accept_queue()
-            if queued is None or queued < PACE_QUEUE:
-                return None
+        while (queued := self.server.queue_full(PACE_QUEUE)) is not None:
             if time.monotonic() > deadline:
                 return queued
             time.sleep(0.001)

@@ -24,8 +24,8 @@ from conformance.impls import adhoc
 from conformance.report import Entry, Report
 from conformance.spec import Spec
 from tests.helpers import SERVERS
+from tests.test_cli import run
 
-CLI = [sys.executable, "-m", "conformance.cli"]
 HOSTILE = "Traceback\n<script>alert('pwned')</script><img src=x onerror=alert(1)>\x1b[31m\x00"
 
 # A wrong byte at offset 3 ('d' where 'D' was owed), and a NUL after it.
@@ -366,14 +366,7 @@ def kill_leftovers(marker: str) -> None:
 
 def check_html(tmp_path: Path, html: Path) -> subprocess.CompletedProcess[str]:
     server = [sys.executable, str(SERVERS / "lowercases.py"), "{port}", "{host}"]
-    return subprocess.run(
-        [*CLI, "check", "--only", "upper", "--html", str(html), "--", *server],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-        cwd=tmp_path,
-    )
+    return run("check", "--only", "upper", "--html", str(html), "--", *server, cwd=tmp_path)
 
 
 @pytest.mark.browser
