@@ -312,7 +312,7 @@ def pytest_args(
 
 
 def common_args(args: argparse.Namespace, tests: int) -> list[str]:
-    out = []
+    out = ["-p", "xdist.plugin"]
     for rid in args.only:
         out += ["--only", rid]
     if args.profile:
@@ -414,6 +414,7 @@ class RunnerFailed(Exception):
 
 
 def run_pytest(argv: list[str], collector: Collector) -> None:
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     status = pytest.main(argv, plugins=[collector])
     if status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or collector.errors:
         for err in collector.errors:

@@ -28,11 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from conformance.listeners import Listeners
 from conformance.outcome import NonConformance, RunnerError, UsageError
 from conformance.sandbox import Cgroups, Netns, isolation
 from conformance.spec import Spec
 
-POLL = 0.02  # seconds between readiness probes
+POLL = 0.005  # seconds between readiness probes (a refused connect costs microseconds)
 TIME_WAIT = 60.0  # Linux holds a closed connection's port this long (a rare race can leave one)
 TAIL_LINES = 12
 SUPERVISOR = str(Path(__file__).with_name("supervisor.py"))
@@ -132,9 +133,9 @@ class Server:
     _said: list[str] = field(default_factory=list)  # what it said on it
     _port_lock: IO[str] | None = None  # held while a fixed-port server is ours (no isolation)
     _cgroups: Cgroups | None = None
-    _listen_table: str = "tcp"  # the /proc/net table where its port was last seen (or tcp6)
+    _listeners: Listeners | None = None
     # At most this many connections wait in its accept queue: the last reading plus the client
-    # sockets made since.  Reading costs up to a millisecond; this bound often makes it needless.
+    # sockets made since.  This bound makes most readings needless.
     queue_bound: int = 0
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="echo-conf-")))
 
@@ -385,6 +386,9 @@ class Server:
                 time.sleep(0.005)
 
     def _close_handles(self) -> None:
+        if self._listeners is not None:
+            self._listeners.close()
+            self._listeners = None
         if self.netns is not None:
             self.netns.close()
             self.netns = None
@@ -458,40 +462,31 @@ class Server:
 
     # -- what the kernel tells about the server -------------------------------------------
 
-    def _listen_rows(self) -> Iterator[list[str]]:
-        """The LISTEN rows of the socket tables the server's network shows (/proc/PID/net), the
-        table where the server's port was last seen first."""
-        if self.proc is None:
-            return
-        first = self._listen_table
-        for table in (first, "tcp6" if first == "tcp" else "tcp"):
-            for fields in _read_listen_rows(f"/proc/{self.proc.pid}/net/{table}"):
-                if fields[1].endswith(f":{self.port:04X}"):
-                    self._listen_table = table
-                yield fields
+    @property
+    def listeners(self) -> Listeners | None:
+        """The listening sockets of the server's network (None before it starts)."""
+        if self._listeners is None and self.proc is not None:
+            self._listeners = Listeners(self._socket_inside, self.proc.pid)
+        return self._listeners
+
+    def _socket_inside(self, family: int, kind: int, proto: int) -> socket.socket:
+        if self.netns is not None:
+            return self.netns.socket(family, kind, proto)
+        return socket.socket(family, kind, proto)
 
     def accept_queue(self) -> int | None:
-        """Connections waiting in the server's accept queue (None when it cannot be read).
-
-        Read from the kernel's socket table (a LISTEN socket's rx_queue is its accept queue),
-        so clients can be paced to what a small listen backlog holds instead of having their
+        """Connections waiting in the server's accept queue (None when it cannot be read), so
+        that clients can be paced to what a small listen backlog holds instead of having their
         SYNs dropped and retried a second later."""
-        self.queue_bound = 0  # an unreadable queue is read again a few connects later
-        suffix = f":{self.port:04X}"
-        for fields in self._listen_rows():
-            if fields[1].endswith(suffix):
-                try:
-                    waiting = int(fields[4].split(":")[1], 16)  # tx_queue:rx_queue
-                except (ValueError, IndexError):
-                    return None
-                self.queue_bound = waiting
-                return waiting
-        return None
+        listener = self.listeners.find(self.port) if self.listeners else None
+        # Unreadable, the queue is read again a few connects later.
+        self.queue_bound = listener.queued if listener else 0
+        return listener.queued if listener else None
 
     def queue_full(self, room: int) -> int | None:
         """How many connections wait in the accept queue when `room` or more do; None when
-        fewer do (or it cannot be read).  The kernel's table is read only when queue_bound says
-        the queue may be that full."""
+        fewer do (or it cannot be read).  The queue is read only when queue_bound says it may be
+        that full."""
         if self.queue_bound < room:
             return None
         queued = self.accept_queue()
@@ -500,11 +495,7 @@ class Server:
     def listening_ports(self) -> list[int]:
         """The ports the server's own processes listen on."""
         inodes = self._socket_inodes()
-        return [
-            int(fields[1].rsplit(":", 1)[1], 16)
-            for fields in self._listen_rows()
-            if fields[9] in inodes
-        ]
+        return [x.port for x in self.listeners.all() if x.inode in inodes] if self.listeners else []
 
     def pids(self) -> list[int]:
         """Pids (as we see them) of every live process of the server: those in its PID namespace
@@ -551,20 +542,28 @@ class Server:
             deaf = True
         return deaf
 
-    def _socket_inodes(self) -> set[str]:
+    def _socket_inodes(self) -> set[int]:
         inodes = set()
         for pid in self.pids():
             try:
                 for fd in os.scandir(f"/proc/{pid}/fd"):
                     link = os.readlink(fd.path)
                     if link.startswith("socket:["):
-                        inodes.add(link[8:-1])
+                        inodes.add(int(link[8:-1]))
             except OSError:
                 continue
         return inodes
 
+    @property
+    def exact_cpu(self) -> bool:
+        """Is cpu_seconds() counted to the nanosecond (else in clock ticks, 10 ms apiece)?"""
+        return self._cgroups is not None and self._cgroups.usage is not None
+
     def cpu_seconds(self) -> float:
-        """CPU time (user + system) of every live process of the server."""
+        """CPU time (user + system) of the server: of every process ever in its cgroup, else of
+        every live process, in clock ticks."""
+        if self._cgroups is not None and (exact := self._cgroups.cpu_seconds()) is not None:
+            return exact
         tick = os.sysconf("SC_CLK_TCK")
         total = 0
         for pid in self.pids():
@@ -572,34 +571,6 @@ class Server:
             if stat:
                 total += int(stat[11]) + int(stat[12])  # utime, stime
         return total / tick
-
-
-def _read_listen_rows(path: str) -> Iterator[list[str]]:
-    """The LISTEN rows of one socket table.  Listening sockets come first, and the kernel formats
-    about as many rows as a read asks for, so small reads stop soon after them.  It still looks
-    for one row more, which in a server's nearly empty network namespace walks the whole
-    connection hash (about a millisecond): hence Server.queue_bound, which spares most reads."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        pending, header = b"", True
-        while chunk := os.read(fd, 256):
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                fields = line.decode("ascii", "replace").split()
-                if header:
-                    header = False
-                elif len(fields) < 10 or fields[3] != "0A":  # 0A: LISTEN
-                    return
-                else:
-                    yield fields
-    except OSError:
-        return
-    finally:
-        os.close(fd)
 
 
 def _pids() -> Iterator[int]:

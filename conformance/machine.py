@@ -24,7 +24,8 @@ from hypothesis.stateful import (
 
 from conformance.model import State
 from conformance.outcome import NonConformance
-from conformance.properties import ShrinkBudget, block, hypothesis_settings, run_hypothesis
+from conformance.payload import block
+from conformance.properties import ShrinkBudget, hypothesis_settings, run_hypothesis
 from conformance.session import BATCH, Peer, Session
 
 if TYPE_CHECKING:

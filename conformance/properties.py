@@ -7,7 +7,6 @@ Hypothesis ends with the smallest failure found so far, which it replays for rea
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -53,12 +52,6 @@ class ShrinkBudget:
         if self.first_failure is None or time.monotonic() - self.first_failure <= self.seconds:
             return True
         return bool(current_build_context().is_final)
-
-
-def block(size: int, seed: int) -> bytes:
-    """`size` reproducible bytes over all 256 values: generated structure, not generated content
-    (Hypothesis draws the size and seed; megabytes of drawn bytes would be slow to shrink)."""
-    return random.Random(seed).randbytes(size)
 
 
 def falsify(

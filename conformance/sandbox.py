@@ -65,26 +65,25 @@ class Netns:
 
     def __init__(self, pid: int) -> None:
         self.fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        self.home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
 
     @contextmanager
     def entered(self) -> Iterator[None]:
-        home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        """In the server's network, then back in the one this handle was made in."""
+        _setns(self.fd)
         try:
-            _setns(self.fd)
-            try:
-                yield
-            finally:
-                _setns(home)
+            yield
         finally:
-            os.close(home)
+            _setns(self.home)
 
-    def socket(self, family: int) -> socket.socket:
+    def socket(self, family: int, kind: int = socket.SOCK_STREAM, proto: int = 0) -> socket.socket:
         with self.entered():
-            return socket.socket(family, socket.SOCK_STREAM)
+            return socket.socket(family, kind, proto)
 
     def close(self) -> None:
         if self.fd >= 0:
             os.close(self.fd)
+            os.close(self.home)
             self.fd = -1
 
 
@@ -95,11 +94,13 @@ def _setns(fd: int) -> None:
 
 
 class Cgroups:
-    """Control groups that cap a server's processes and memory, where they can be made: one per
-    cgroup v1 controller, under the runner's own (so its limits still apply)."""
+    """Control groups that cap a server's processes and memory, and count its CPU time to the
+    nanosecond, where they can be made: one per cgroup v1 controller, under the runner's own (so
+    its limits still apply)."""
 
     def __init__(self, processes: int, memory_mib: int) -> None:
         self.paths: list[Path] = []
+        self.usage: Path | None = None  # cpuacct.usage: nanoseconds
         memory = str(memory_mib << 20)
         settings = {
             "pids": [("pids.max", str(processes), True)],
@@ -108,6 +109,7 @@ class Cgroups:
                 ("memory.limit_in_bytes", memory, True),
                 ("memory.memsw.limit_in_bytes", memory, False),
             ],
+            "cpuacct": [],
         }
         own = _own_cgroups()
         name = f"echo-conformance-{uuid.uuid4().hex[:12]}"
@@ -128,6 +130,17 @@ class Cgroups:
                 _remove(path)
                 continue
             self.paths.append(path)
+            if controller == "cpuacct":
+                self.usage = path / "cpuacct.usage"
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time of every process that was ever in the group (None without cpuacct)."""
+        if self.usage is None:
+            return None
+        try:
+            return int(self.usage.read_text()) / 1e9
+        except (OSError, ValueError):
+            return None
 
     def close(self) -> None:
         for path in self.paths:

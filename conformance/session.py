@@ -17,7 +17,7 @@ from conformance.launcher import Server
 from conformance.model import Deviation, Kind, ReplyStream, State, Transform
 from conformance.net import Conn, Refused, Stalled, Transcript, connect_nowait, disperse, pump
 from conformance.outcome import NonConformance
-from conformance.properties import block
+from conformance.payload import block
 from conformance.spec import Spec
 
 PACE_QUEUE = 4  # connections queued unaccepted before a new connect waits (backlog 5 holds 6)

@@ -37,6 +37,7 @@ CHECK_PARAMS: dict[str, dict[str, type]] = {
     "idle-cpu": {
         "clients": int,
         "window": float,
+        "tick_window": float,
         "max_share": float,
         "unread": int,
         "still": float,

@@ -44,6 +44,16 @@ def test_list_shows_implementations_and_specs():
         assert name in proc.stdout
 
 
+def test_choosing_checks_does_not_load_hypothesis():
+    """The command line and a parallel run's controller only choose checks and report: loading
+    Hypothesis and the driver there would delay every worker's start."""
+    probe = "import sys, conformance.cli, conformance.plugin; print(sorted(sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr
+    modules = set(eval(loaded.stdout))
+    assert not {"hypothesis", "conformance.checks", "conformance.properties"} & modules
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -18,7 +18,8 @@ from conformance.outcome import NonConformance, UsageError
 
 LISTEN = """
 import os, socket, sys, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s = socket.socket(socket.AF_INET6 if ":" in sys.argv[2] else socket.AF_INET)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((sys.argv[2], int(sys.argv[1]))); s.listen()
 {extra}
 while True:
@@ -226,3 +227,24 @@ def test_restart_after_exit(tmp_path, spec):
         server.proc.wait(5)
         assert server.ensure_running() is True
         assert server.starts == 2 and "restarted" in server.diagnostics()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_accept_queue_is_read_from_sock_diag_and_from_proc_alike(tmp_path, spec, isolation, host):
+    """A server that never accepts: the connections wait in its accept queue."""
+    with Server(
+        dataclasses.replace(target(tmp_path, LISTEN.format(extra="")), host=host), spec
+    ) as server:
+        server.start()  # its probe connection waits too
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        clients = [server.new_socket(family) for _ in range(3)]
+        for client in clients:
+            client.connect(server.address)
+        assert server.listeners is not None and server.listeners.diag is not None
+        from_diag = server.accept_queue()
+        assert server.port in server.listening_ports()
+        server.listeners.close()  # as in a kernel without TCP sock_diag
+        assert server.accept_queue() == from_diag == 4
+        assert server.listening_ports() == [server.port]
+        for client in clients:
+            client.close()
