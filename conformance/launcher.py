@@ -137,6 +137,7 @@ class Server:
     # At most this many connections wait in its accept queue: the last reading plus the client
     # sockets made since.  This bound makes most readings needless.
     queue_bound: int = 0
+    settled_at: float = 0.0  # when the last stateless example's settle ends (Session.close)
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="echo-conf-")))
 
     @property

@@ -73,3 +73,11 @@ def test_busy_fixed_port_is_an_error_not_a_fail(spec, quick, tmp_path, monkeypat
 def test_waiting_for_a_newline_fails_prompt_as_a_missing_reply(spec, quick):
     result = evaluate(spec, spec.requirement("prompt"), server("line_buffered.py"), quick)
     assert result.outcome == "fail" and "no reply within 2 s" in result.summary
+
+
+def test_a_large_failing_case_reads_as_the_block_that_makes_it(spec, quick):
+    """Megabytes in a minimal failing case print as block(size, seed), not as the bytes."""
+    result = evaluate(spec, spec.requirement("stream"), server("closes_after_1mib.py"), quick)
+    assert result.outcome == "fail"
+    case = result.details["case"]
+    assert "block(" in case and len(case) < 2000, case[:2000]
