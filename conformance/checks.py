@@ -420,19 +420,6 @@ def check_capacity(ctx: Context) -> None:
         s.replies(newcomer, idle_timeout=s.timeouts.stall)
 
 
-# Rough seconds each check takes on a correct server: the runner starts the slow ones first, so
-# that with parallel workers no long check is left to run alone at the end.
-COST = {
-    "concurrent": 1.7,
-    "survive-reset": 1.3,
-    "persist": 1.3,
-    "idle-cpu": 1.0,
-    "stream": 1.0,
-    "capacity": 0.9,
-    "close-on-eof": 0.8,
-    "many-connections": 0.4,
-}
-
 CHECKS: dict[str, Callable[[Context], None]] = {
     "listen": check_listen,
     "transform": check_transform,
