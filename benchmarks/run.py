@@ -365,7 +365,8 @@ def harness_examples(server: Server, spec: Spec, w: Workload) -> Rate:
     transform = Transform.of(spec)
 
     def exchange(n: int) -> None:
-        if not server.alive():  # what ctx.session() asks before each example
+        server.await_settled()  # what ctx.session() does before each example
+        if not server.alive():
             raise BenchError(f"the server {server.exit_status()}")
         with Session(server, spec, transform, restartable=True) as s:
             round_trip(s, message)

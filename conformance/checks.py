@@ -44,8 +44,7 @@ class Context:
     def session(self, restart: bool = True) -> Session:
         """A fresh session; for stateless examples, on a live server."""
         if restart:
-            # The previous example's EXIT_SETTLE ends first (what drawing this one left of it).
-            time.sleep(max(0.0, self.server.settled_at - time.monotonic()))
+            self.server.await_settled()  # what drawing this example left of the last one's
             self.server.ensure_running()
         return Session(self.server, self.spec, self.transform, restartable=restart)
 

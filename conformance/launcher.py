@@ -292,6 +292,10 @@ class Server:
             return self.netns.socket(family)
         return socket.socket(family, socket.SOCK_STREAM)
 
+    def await_settled(self) -> None:
+        """Until the moment settled_at, which Session.close sets at a stateless example's end."""
+        time.sleep(max(0.0, self.settled_at - time.monotonic()))
+
     def ensure_running(self) -> bool:
         """Restart the server if it has exited; True when it had to."""
         if self.alive():
