@@ -209,6 +209,8 @@ class HalfCloseCase:
     read_first: bool  # read every reply before half-closing (else the server owes them all)
     unread: bool = False  # not reading around the half-close: the EOF arrives while replies
     # are still owed and the server cannot send them yet
+    with_fin: bool = False  # the last bytes and the FIN leave in one segment (as from a fast
+    # client): the server reads the EOF before it can have sent their replies
 
 
 def check_close_on_eof(ctx: Context) -> None:
@@ -223,6 +225,8 @@ def check_close_on_eof(ctx: Context) -> None:
     def body(case: HalfCloseCase) -> None:
         with ctx.session() as s:
             peer = s.connect()
+            if case.with_fin:
+                peer.conn.cork()
             for w in case.writes:
                 peer.write(w)
             if case.read_first:
@@ -234,13 +238,17 @@ def check_close_on_eof(ctx: Context) -> None:
                 peer.conn.reading = bool(peer.conn.outbox)
             s.half_close(peer)
             if case.unread:
-                s.quiet([peer], p["pause"])  # the server reads the EOF, owing replies
+                # Not reading, so that the server reads the EOF while it still owes replies
+                # (read meanwhile, they could all be out by then).
+                peer.conn.reading = False
+                s.quiet([peer], p["pause"])
                 peer.conn.reading = True
             s.eof(peer)
 
     owed = p["owed"]
     examples = [
         HalfCloseCase((b"hello",), False),
+        HalfCloseCase((b"hello",), False, with_fin=True),
         HalfCloseCase((), False),
         HalfCloseCase((b"hello",), True),
         HalfCloseCase((block(p["max_size"], 7),), False),

@@ -94,6 +94,11 @@ class Conn:
         if data:
             self.outbox.append(memoryview(data))
 
+    def cork(self) -> None:
+        """Hold back partial segments (TCP_CORK) until the half-close, which then leaves with the
+        last bytes in one segment: the server finds the EOF right behind them."""
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+
     def half_close(self) -> None:
         """shutdown(SHUT_WR): the client will send nothing more."""
         self.transcript.add(self.name, "shutdown")
