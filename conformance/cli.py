@@ -312,7 +312,7 @@ def pytest_args(
 
 
 def common_args(args: argparse.Namespace, tests: int) -> list[str]:
-    out = ["-p", "xdist.plugin"]
+    out = ["-p", "xdist.plugin"]  # named: plugins are not looked up (see run_pytest)
     for rid in args.only:
         out += ["--only", rid]
     if args.profile:
@@ -414,6 +414,9 @@ class RunnerFailed(Exception):
 
 
 def run_pytest(argv: list[str], collector: Collector) -> None:
+    # Only the plugins named on the command line, in this process and in its workers: pytest
+    # plugins installed alongside (random order, timeouts, coverage) must not bear on a verdict,
+    # and looking them up costs every process a moment.
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     status = pytest.main(argv, plugins=[collector])
     if status not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or collector.errors:

@@ -41,8 +41,9 @@ class Listeners:
 
     def __init__(self, make_socket: Callable[[int, int, int], socket.socket], proc_pid: int):
         self.proc_pid = proc_pid
-        self.order = list(FAMILIES)  # where the port was last seen first: a dual-stack server
-        # listens on IPv6
+        # The family where the port was last seen is asked first (a dual-stack server listens
+        # on IPv6 for IPv4 clients too).
+        self.order = list(FAMILIES)
         self.diag: socket.socket | None = None
         try:
             self.diag = make_socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
@@ -84,6 +85,8 @@ class Listeners:
             offset = 0
             while offset + HEADER.size <= len(data):
                 length, kind, _, _, _ = HEADER.unpack_from(data, offset)
+                if length < HEADER.size:
+                    raise OSError(errno.EPROTO, "a malformed sock_diag message")
                 body = offset + HEADER.size
                 if kind == NLMSG_DONE:
                     return found
