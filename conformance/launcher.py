@@ -288,9 +288,7 @@ class Server:
     def new_socket(self, family: int) -> socket.socket:
         """A client socket that reaches the server: inside its network namespace, if it has one."""
         self.queue_bound += 1
-        if self.netns is not None:
-            return self.netns.socket(family)
-        return socket.socket(family, socket.SOCK_STREAM)
+        return self._socket_inside(family, socket.SOCK_STREAM, 0)
 
     def await_settled(self) -> None:
         """Until the moment settled_at, which Session.close sets at a stateless example's end."""
@@ -475,6 +473,7 @@ class Server:
         return self._listeners
 
     def _socket_inside(self, family: int, kind: int, proto: int) -> socket.socket:
+        """A socket in the server's network namespace, if it has one (else in ours)."""
         if self.netns is not None:
             return self.netns.socket(family, kind, proto)
         return socket.socket(family, kind, proto)

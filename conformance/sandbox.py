@@ -76,7 +76,7 @@ class Netns:
         finally:
             _setns(self.home)
 
-    def socket(self, family: int, kind: int = socket.SOCK_STREAM, proto: int = 0) -> socket.socket:
+    def socket(self, family: int, kind: int, proto: int) -> socket.socket:
         with self.entered():
             return socket.socket(family, kind, proto)
 
