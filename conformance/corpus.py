@@ -12,11 +12,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from conformance.bundled import CORPUS_DIR
 from conformance.impls import Implementation, adhoc
 from conformance.outcome import UsageError
 from conformance.spec import read_toml
 
-CORPUS = Path(__file__).resolve().parent.parent / "tests" / "servers"
+CORPUS = CORPUS_DIR
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class Specimen:
 def load_catalog(folder: Path = CORPUS) -> list[Specimen]:
     path = folder / "catalog.toml"
     if not path.exists():
-        raise UsageError(f"no corpus at {folder} (selftest runs from a clone of the project)")
+        raise UsageError(f"no corpus at {folder} (selftest needs a clone of the project: its corpus of planted-bug servers is not in the package)")
     table = read_toml(path, UsageError)
     return [
         Specimen(name, folder / e["file"], e["description"], tuple(e.get("trips", [])))

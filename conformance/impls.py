@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance.bundled import IMPLS_DIR
 from conformance.launcher import Target
 from conformance.outcome import UsageError
 from conformance.spec import Spec, TableReader, read_toml
 
-IMPLS_DIR = Path(__file__).resolve().parent.parent / "impls"
 MANIFEST = "impl.toml"
 
 

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance.bundled import SPEC_DIR
 from conformance.impls import Implementation
 from conformance.spec import Spec
 
-SCHEMA = Path(__file__).resolve().parent.parent / "spec" / "report.schema.json"
+SCHEMA = SPEC_DIR / "report.schema.json"
 
 
 @dataclass

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance.bundled import SPEC_DIR
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
-SPEC_DIR = Path(__file__).resolve().parent.parent / "spec"
 DEFAULT_SPEC = SPEC_DIR / "echo.toml"
 
 LEVELS = ("MUST", "SHOULD")
