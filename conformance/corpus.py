@@ -35,7 +35,10 @@ class Specimen:
 def load_catalog(folder: Path = CORPUS) -> list[Specimen]:
     path = folder / "catalog.toml"
     if not path.exists():
-        raise UsageError(f"no corpus at {folder} (selftest needs a clone of the project: its corpus of planted-bug servers is not in the package)")
+        raise UsageError(
+            f"no corpus at {folder}: selftest needs a clone of the project (its planted-bug "
+            "servers are not in the package)"
+        )
     table = read_toml(path, UsageError)
     return [
         Specimen(name, folder / e["file"], e["description"], tuple(e.get("trips", [])))
