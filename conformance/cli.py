@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 
 from conformance import compare
+from conformance.bundled import SPEC_DIR
 from conformance.corpus import Unavailable, implementation, load_catalog
 from conformance.grade import (
     DEFAULT_COMMAND,
@@ -50,7 +51,7 @@ from conformance.profiles import PROFILES, get_profile
 from conformance.report import Entry, Report, render_matrix, render_report, write_json
 from conformance.runner import Options, Result
 from conformance.sandbox import FALLBACK_NOTE, isolation
-from conformance.spec import DEFAULT_SPEC, SPEC_DIR, Spec, SpecError, load_spec
+from conformance.spec import DEFAULT_SPEC, Spec, SpecError, load_spec
 
 EXIT_OK, EXIT_NONCONFORMANT, EXIT_USAGE = 0, 1, 2
 

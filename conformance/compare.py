@@ -31,6 +31,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
+from conformance.bundled import SPEC_DIR
 from conformance.compare_report import CHARTS_MISSING, render_html, render_text
 from conformance.comparison import Comparison, ImplResult, Machine
 from conformance.crowd import Pattern
@@ -39,7 +40,7 @@ from conformance.launcher import Server
 from conformance.max_clients import measure_max_clients
 from conformance.model import Transform
 from conformance.outcome import NonConformance, RunnerError, UsageError
-from conformance.spec import SPEC_DIR, Spec, load_spec
+from conformance.spec import Spec, load_spec
 from conformance.workloads import (
     MESSAGE,
     Budget,
