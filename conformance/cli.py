@@ -25,11 +25,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
 from conformance import compare
+from conformance.about import version_text
 from conformance.bundled import SPEC_DIR
 from conformance.corpus import Unavailable, implementation, load_catalog
 from conformance.grade import (
@@ -56,12 +57,24 @@ from conformance.spec import DEFAULT_SPEC, Spec, SpecError, load_spec
 EXIT_OK, EXIT_NONCONFORMANT, EXIT_USAGE = 0, 1, 2
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a usage error in one line that says where to read more."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="echo-conformance",
         description="Check TCP uppercase-echo servers against a declarative protocol spec.",
     )
-    sub = parser.add_subparsers(dest="subcommand", required=True)
+    parser.add_argument(
+        "--version",
+        action="store_true",
+        help="print the suite's version, its spec, the Python and the isolation mode, and exit",
+    )
+    sub = parser.add_subparsers(dest="subcommand")
     check = sub.add_parser(
         "check",
         help="check a server",
@@ -192,9 +205,17 @@ def main(argv: list[str] | None = None) -> int:
     if "--" in argv:
         cut = argv.index("--")
         argv, command = argv[:cut], argv[cut + 1 :]
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     args.words = words  # the command line, for reports
     try:
+        if args.version:
+            print(version_text(load_spec(DEFAULT_SPEC)))
+            return EXIT_OK
+        if args.subcommand is None:
+            parser.error("give a subcommand: check, grade, merge, compare, selftest or list")
+        if args.subcommand in ("check", "grade", "selftest"):
+            get_profile(args.profile)  # a wrong one ($ECHO_CONFORMANCE_PROFILE too) stops us here
         if command and args.subcommand != "check":
             raise UsageError(f"{args.subcommand} takes no server command after --")
         if args.subcommand == "list":
@@ -298,16 +319,16 @@ def pytest_args(
 ) -> list[str]:
     out = base_args(spec)
     if command:
-        out += ["--impl-cmd", shlex.join(command)]
+        out += ["--echo-server", shlex.join(command)]
         if args.fixed_port is not None:
-            out += ["--fixed-port", str(args.fixed_port)]
+            out += ["--echo-fixed-port", str(args.fixed_port)]
     else:
         for impl in impls:
-            out += ["--impl", str(impl.manifest.parent if impl.manifest else impl.name)]
+            out += ["--echo-impl", str(impl.manifest.parent if impl.manifest else impl.name)]
     for rid in args.require:
-        out += ["--require", rid]
+        out += ["--echo-require", rid]
     if args.timeout is not None:
-        out += ["--reply-timeout", str(args.timeout)]
+        out += ["--echo-reply-timeout", str(args.timeout)]
     tests = len(impls) * len(args.only or spec.ids)
     return out + common_args(args, tests)
 
@@ -315,11 +336,11 @@ def pytest_args(
 def common_args(args: argparse.Namespace, tests: int) -> list[str]:
     out = ["-p", "xdist.plugin"]  # named: plugins are not looked up (see run_pytest)
     for rid in args.only:
-        out += ["--only", rid]
+        out += ["--echo-only", rid]
     if args.profile:
-        out += ["--profile", args.profile]
+        out += ["--echo-profile", args.profile]
     if args.seed is not None:
-        out += ["--seed", str(args.seed)]
+        out += ["--echo-seed", str(args.seed)]
     # Checks spend much of their time waiting on servers: one worker more than there are CPUs
     # keeps them all busy (on 2 cores, `check --all` takes 35 s with 3 workers, 48 s with 2).
     default = min((os.cpu_count() or 1) + 1, tests)
@@ -345,7 +366,7 @@ def base_args(spec: Spec) -> list[str]:
         str(spec.path.parent),
         "--confcutdir",
         str(spec.path.parent),
-        "--spec",
+        "--echo-spec",
         str(spec.path),
         "-o",
         "xfail_strict=true",
@@ -496,7 +517,7 @@ def run_listed(
         json.dump([i.to_json() for i in impls], f)
     try:
         tests = sum(len(i.only or spec.ids) for i in impls)
-        argv = [*base_args(spec), "--impl-json", f.name, *common_args(args, tests)]
+        argv = [*base_args(spec), "--echo-impl-json", f.name, *common_args(args, tests)]
         run_pytest(argv, collector)
     finally:
         os.unlink(f.name)

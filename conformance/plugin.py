@@ -1,8 +1,14 @@
 """The pytest plugin: one test per (implementation, requirement), generated from the spec.
 
-`pytest spec/echo.toml` collects the spec file as a test file: one node per implementation, one
-test per requirement (`spec/echo.toml::select::upper`).  Declared expected failures become strict
-xfails that only a NonConformance satisfies, so a runner error is never mistaken for one.
+Installed, it is registered with pytest (the `pytest11` entry point `conformance.plugin`) and stays
+inert until asked: its options all start with `--echo-`, and it collects nothing unless a server
+is named (`--echo-server "CMD {port}"`, `--echo-impl`) or the spec file is among the paths pytest
+collects.  `pytest --echo-server "python3 server.py {port}"` in any folder checks that server
+against the bundled spec; `pytest spec/echo.toml` in a clone runs the registered matrix.
+
+The spec file is collected as a test file: one node per implementation, one test per requirement
+(`spec/echo.toml::select::upper`).  Declared expected failures become strict xfails that only a
+NonConformance satisfies, so a runner error is never mistaken for one.
 """
 
 from __future__ import annotations
@@ -26,43 +32,61 @@ RESULT_KEY = "echo-conformance"  # user_properties key of an item's result (cros
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    # Every option under one prefix: the plugin is loaded into every pytest run of the
+    # environment it is installed in, and must not clash with other plugins' --spec or --profile.
     group = parser.getgroup("echo-conformance", "uppercase-echo conformance")
-    group.addoption("--spec", default=str(DEFAULT_SPEC), help="protocol spec (TOML)")
     group.addoption(
-        "--impl",
+        "--echo-server",
+        metavar="COMMAND",
+        help='check this server command, e.g. "python3 server.py {port}" ({port}, {host} '
+        "substituted; also in its environment as PORT and HOST)",
+    )
+    group.addoption(
+        "--echo-fixed-port",
+        type=int,
+        metavar="N",
+        help="with --echo-server: the server always listens on N and takes no port",
+    )
+    group.addoption(
+        "--echo-impl",
         action="append",
         default=[],
+        metavar="NAME_OR_PATH",
         help="implementation to check: a registered name or a folder with impl.toml "
-        "(repeatable; default: every registered implementation)",
+        "(repeatable; default: every registered implementation of the spec)",
     )
     group.addoption(
-        "--impl-cmd", help="check this server command instead ({port}, {host} substituted)"
-    )
-    group.addoption(
-        "--impl-json",
+        "--echo-impl-json",
         metavar="FILE",
         help="check the implementations listed in this JSON file (written by `grade`)",
     )
     group.addoption(
-        "--fixed-port", type=int, help="with --impl-cmd: the server always listens on this port"
+        "--echo-spec",
+        metavar="PATH",
+        default=str(DEFAULT_SPEC),
+        help="protocol spec (TOML; default: the bundled echo.toml)",
     )
     group.addoption(
-        "--require",
-        action="append",
-        default=[],
-        metavar="ID",
-        help="treat this SHOULD requirement as required (repeatable)",
-    )
-    group.addoption(
-        "--only",
+        "--echo-only",
         action="append",
         default=[],
         metavar="ID",
         help="check only this requirement (repeatable)",
     )
-    group.addoption("--profile", choices=sorted(PROFILES), help="Hypothesis profile")
-    group.addoption("--seed", type=int, help="vary the generated cases (default: derandomized)")
-    group.addoption("--reply-timeout", type=float, help="override the spec's reply timeout (s)")
+    group.addoption(
+        "--echo-require",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="treat this SHOULD requirement as required (repeatable)",
+    )
+    group.addoption("--echo-profile", choices=sorted(PROFILES), help="Hypothesis profile")
+    group.addoption(
+        "--echo-seed", type=int, help="vary the generated cases (default: derandomized)"
+    )
+    group.addoption(
+        "--echo-reply-timeout", type=float, metavar="S", help="override the spec's reply timeout"
+    )
 
 
 class Config:
@@ -70,18 +94,20 @@ class Config:
 
     def __init__(self, config: pytest.Config) -> None:
         opt = config.getoption
-        self.spec: Spec = load_spec(opt("--spec"))
+        self.spec: Spec = load_spec(opt("--echo-spec"))
         self.options = Options(
-            profile=get_profile(opt("--profile")),
-            seed=opt("--seed"),
-            reply_timeout=opt("--reply-timeout"),
+            profile=get_profile(opt("--echo-profile")),
+            seed=opt("--echo-seed"),
+            reply_timeout=opt("--echo-reply-timeout"),
         )
-        self.required = set(opt("--require"))
-        self.only = set(opt("--only"))
+        self.required = set(opt("--echo-require"))
+        self.only = set(opt("--echo-only"))
         for rid in self.required | self.only:
             self.spec.requirement(rid)  # KeyError names the known ids
+        self.server: str | None = opt("--echo-server")
+        self.fixed_port: int | None = opt("--echo-fixed-port")
         self.impls = self._impls(
-            opt("--impl"), opt("--impl-cmd"), opt("--fixed-port"), opt("--impl-json")
+            opt("--echo-impl"), self.server, self.fixed_port, opt("--echo-impl-json")
         )
 
     def _impls(
@@ -111,25 +137,60 @@ def _same_spec(impl: Implementation, spec: Spec) -> bool:
     return impl.spec_name == spec.path.name
 
 
+def _named(config: pytest.Config) -> bool:
+    """Is a server to check named on the command line?"""
+    opt = config.getoption
+    return bool(opt("--echo-server") or opt("--echo-impl") or opt("--echo-impl-json"))
+
+
+def _collects(config: pytest.Config, spec: Path) -> bool:
+    """Is the spec file among, or under, the paths pytest was given (or its testpaths)?"""
+    for arg in config.args:
+        path = Path(config.invocation_params.dir, arg.split("::")[0]).resolve()
+        if path == spec or path in spec.parents:
+            return True
+    return False
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    spec = Path(config.getoption("--echo-spec")).resolve()
+    named = _named(config)
+    if not (named or _collects(config, spec)):
+        return  # not asked for: this is someone else's test run
     try:
         config._echo_conformance = Config(config)  # type: ignore[attr-defined]
     except (SpecError, UsageError) as exc:
         raise pytest.UsageError(str(exc)) from None
     except KeyError as exc:
         raise pytest.UsageError(str(exc.args[0])) from None
+    if named and config.args_source != pytest.Config.ArgsSource.ARGS:
+        # No paths given (a student's folder): check the server, not the folder's other tests.
+        config.args[:] = [str(spec)]
+    elif named and not _collects(config, spec):
+        config.args.append(str(spec))
+
+
+def _ours(config: pytest.Config) -> Config | None:
+    return getattr(config, "_echo_conformance", None)
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
+    if _ours(config) is None:
+        return None
     available, why = isolation()
     return None if available else f"echo-conformance: {FALLBACK_NOTE.format(why=why)}"
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.File | None:
-    cfg: Config = parent.config._echo_conformance  # type: ignore[attr-defined]
-    if file_path.suffix == ".toml" and file_path.resolve() == cfg.spec.path.resolve():
+    cfg = _ours(parent.config)
+    if cfg is None or file_path.suffix != ".toml":
+        return None
+    if file_path.resolve() != cfg.spec.path.resolve():
+        return None
+    if parent.config.rootpath in file_path.parents:
         return SpecFile.from_parent(parent, path=file_path)
-    return None
+    # The bundled spec, outside the folder pytest runs in: ids read `echo.toml::server::upper`.
+    return SpecFile.from_parent(parent, path=file_path, nodeid=file_path.name)
 
 
 # Rough seconds each check takes on a correct server: the slow ones start first, so that with
@@ -222,7 +283,20 @@ class RequirementItem(pytest.Item):
         return str(super().repr_failure(excinfo))
 
     def replay_hint(self) -> str:
-        return f"replay: pytest '{self.nodeid}'"
+        """Options, not the node id: they work from any folder, whatever the spec's path."""
+        cfg: Config = self.config._echo_conformance  # type: ignore[attr-defined]
+        words = ["pytest"]
+        if cfg.spec.path.resolve() != DEFAULT_SPEC.resolve():
+            words += ["--echo-spec", str(cfg.spec.path)]
+        if cfg.server is not None:
+            words += ["--echo-server", cfg.server]
+            if cfg.fixed_port is not None:
+                words += ["--echo-fixed-port", str(cfg.fixed_port)]
+        elif self.impl.manifest is not None:
+            words += ["--echo-impl", str(self.impl.manifest.parent)]
+        else:
+            return f"replay: pytest '{self.nodeid}'"
+        return "replay: " + shlex.join([*words, "--echo-only", self.req.id])
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, f"{self.impl.name}: {self.req.id} ({self.req.level})"

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from conformance.outcome import UsageError
+
 PROFILE_ENV = "ECHO_CONFORMANCE_PROFILE"
 
 
@@ -30,9 +32,12 @@ PROFILES = {
 }
 
 
-def get_profile(name: str | None = None) -> Profile:
-    name = name or os.environ.get(PROFILE_ENV) or "default"
+def get_profile(given: str | None = None) -> Profile:
+    name = given or os.environ.get(PROFILE_ENV) or "default"
     try:
         return PROFILES[name]
     except KeyError:
-        raise ValueError(f"unknown profile {name!r} (known: {', '.join(PROFILES)})") from None
+        source = "--profile" if name == given else f"${PROFILE_ENV}"
+        raise UsageError(
+            f"unknown profile {name!r} from {source} (known: {', '.join(PROFILES)})"
+        ) from None
