@@ -1,6 +1,6 @@
 """What ran a verdict: the suite's version, the spec, the Python and the isolation mode.
 
-Every report carries it (JSON `suite`, JUnit properties, the HTML header, grades.csv's sidecar,
+Every report carries it (JSON `suite`, JUnit properties, the HTML header, grades.csv's last column,
 Gradescope's `extra_data`), so that a grade can be traced to the suite that gave it.
 """
 
@@ -29,6 +29,15 @@ def suite_info(spec: Spec | None = None) -> dict[str, str]:
     if spec is not None:
         info["spec"] = f"{spec.name} {spec.version}"
     return info
+
+
+def graded_by(spec: Spec) -> str:
+    """One line for reports that are text or a table cell."""
+    info = suite_info(spec)
+    return (
+        f"echo-conformance {info['version']}; spec {info['spec']}; {info['python']}; "
+        f"isolation: {info['isolation']}"
+    )
 
 
 def version_text(spec: Spec) -> str:

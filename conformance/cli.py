@@ -47,11 +47,14 @@ from conformance.grade import (
 from conformance.impls import Implementation, adhoc, find_impl, registry
 from conformance.junit import write_junit
 from conformance.outcome import UsageError
+from conformance.platforms import require_linux
 from conformance.plugin import RESULT_KEY
-from conformance.profiles import PROFILES, get_profile
+from conformance.profiles import PROFILE_ENV, PROFILES, get_profile
+from conformance.progress import CheckProgress, GradeProgress
 from conformance.report import Entry, Report, render_matrix, render_report, write_json
 from conformance.runner import Options, Result
 from conformance.sandbox import FALLBACK_NOTE, isolation
+from conformance.settings import find_settings
 from conformance.spec import DEFAULT_SPEC, Spec, SpecError, load_spec
 
 EXIT_OK, EXIT_NONCONFORMANT, EXIT_USAGE = 0, 1, 2
@@ -129,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
         "the CPUs, 1 for one check)",
     )
     check.add_argument("-v", "--verbose", action="store_true", help="show pytest's output")
+    check.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress lines: only the final report"
+    )
     grade = sub.add_parser(
         "grade",
         help="grade a folder of submissions",
@@ -158,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("-n", "--workers", type=int, default=None, metavar="N")
     grade.add_argument("--out", type=Path, default=Path("grades"), help="output folder")
     grade.add_argument("--shard", metavar="K/N", help="grade only the K-th of N slices")
+    grade.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress lines: only the summary"
+    )
     add_report_options(grade, json=False)
     grade.add_argument(
         "--format",
@@ -216,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("give a subcommand: check, grade, merge, compare, selftest or list")
         if args.subcommand in ("check", "grade", "selftest"):
             get_profile(args.profile)  # a wrong one ($ECHO_CONFORMANCE_PROFILE too) stops us here
+        check_outputs(args)
         if command and args.subcommand != "check":
             raise UsageError(f"{args.subcommand} takes no server command after --")
         if args.subcommand == "list":
@@ -285,13 +295,22 @@ def select_impls(args: argparse.Namespace, command: list[str], spec: Spec) -> li
 
 
 class Collector:
-    """A pytest plugin object gathering each item's result (works across xdist workers)."""
+    """A pytest plugin object gathering each item's result (works across xdist workers: its
+    hooks run in the controlling process, as each worker reports)."""
 
     def __init__(self) -> None:
         self.results: dict[tuple[str, str], dict[str, Any]] = {}
         self.durations: dict[tuple[str, str], float] = {}
         self.errors: list[str] = []
         self.on_result: Callable[[tuple[str, str]], None] = lambda key: None
+        # (implementation, requirement) of the tests under way, by start: for a status line.
+        self.running: dict[str, tuple[str, str]] = {}
+        self.on_running: Callable[[list[tuple[str, str]]], None] = lambda keys: None
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        impl, _, rid = nodeid.rpartition("::")  # SPEC.toml::IMPL::REQ
+        self.running[nodeid] = (impl.rpartition("::")[2], rid)
+        self.on_running(list(self.running.values()))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for key, value in report.user_properties:
@@ -303,6 +322,9 @@ class Collector:
                 self.on_result(ident)
         if report.when != "call" and report.failed:
             self.errors.append(f"{report.nodeid} ({report.when}): {report.longreprtext[-500:]}")
+        if report.when == "teardown" and report.nodeid in self.running:
+            del self.running[report.nodeid]
+            self.on_running(list(self.running.values()))
 
     def result(self, key: tuple[str, str]) -> Result:
         r = self.results[key]
@@ -376,6 +398,31 @@ def base_args(spec: Spec) -> list[str]:
     ]
 
 
+def check_outputs(args: argparse.Namespace) -> None:
+    """Refuse, before the first check, a report that could not be written: a run is never lost
+    at its end to a mistyped path."""
+    for flag in ("json", "junit", "html"):
+        path: Path | None = getattr(args, flag, None)
+        if path is not None:
+            _writable(f"--{flag} {path}", path, folder=False)
+    out: Path | None = getattr(args, "out", None)
+    if out is not None:
+        _writable(f"--out {out}", out, folder=True)
+
+
+def _writable(what: str, path: Path, folder: bool) -> None:
+    if path.exists() and path.is_dir() != folder:
+        raise UsageError(f"{what}: is {'not ' if folder else ''}a folder")
+    parent = path if folder else path.parent
+    while not parent.exists():  # a folder is made with its missing parents; a file is not
+        if not folder:
+            raise UsageError(f"{what}: no folder {parent} to write it in")
+        parent = parent.parent
+    target = path if path.exists() else parent
+    if not parent.is_dir() or not os.access(target, os.W_OK):
+        raise UsageError(f"{what}: cannot write there ({target} is not writable)")
+
+
 def check_spec(args: argparse.Namespace) -> Spec:
     """--spec; else the spec the named implementation declares; else the default."""
     if args.spec is None and args.target and not args.all:
@@ -383,7 +430,35 @@ def check_spec(args: argparse.Namespace) -> Spec:
     return load_spec(args.spec or DEFAULT_SPEC)
 
 
+def apply_settings(args: argparse.Namespace, command: list[str]) -> list[str]:
+    """What the folder's settings (settings.py) add to the command line; the server command."""
+    settings = find_settings(Path.cwd())
+    if settings is None:
+        return command
+    print(f"echo-conformance: settings from {settings.source}", file=sys.stderr)
+    named = bool(args.target or args.all)  # registered implementations declare their spec
+    if args.spec is None and settings.spec is not None and not named:
+        args.spec = str(settings.spec)
+    if args.profile is None and not os.environ.get(PROFILE_ENV):
+        args.profile = settings.profile
+    if command or named or settings.command is None:
+        return command
+    if args.fixed_port is None:
+        args.fixed_port = settings.fixed_port
+    # The command runs where its settings are; the paths given here stay where they point.
+    for flag in ("json", "junit", "html"):
+        if getattr(args, flag) is not None:
+            setattr(args, flag, getattr(args, flag).absolute())
+    if args.spec is not None:
+        args.spec = os.path.abspath(args.spec)
+    os.chdir(settings.folder)
+    text = settings.command
+    return shlex.split(text) if isinstance(text, str) else list(text)
+
+
 def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
+    require_linux()
+    command = apply_settings(args, command)
     spec = check_spec(args)
     for rid in args.require + args.only:
         if rid not in spec.ids:
@@ -397,15 +472,33 @@ def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
     impls = select_impls(args, command, spec)
     say_isolation()
     collector = Collector()
+    # Progress goes to stdout with the report: for one implementation its lines are the report's
+    # table, printed as the checks finish, so `check ... > file` still holds the whole report in
+    # order.  (grade's go to stderr: its stdout is the summary table.)  -v shows pytest's own.
+    progress = None
+    if not (args.quiet or args.verbose):
+        progress = CheckProgress(
+            lambda: build_reports(spec, impls, collector, args, 0.0),
+            args.all,
+            sys.stdout,
+            sys.stdout.isatty(),
+        )
+        collector.on_result, collector.on_running = progress.result, progress.running
     started = time.monotonic()
-    run_pytest(pytest_args(args, spec, impls, command), collector)
+    try:
+        run_pytest(pytest_args(args, spec, impls, command), collector)
+    finally:
+        if progress:
+            progress.stop()  # the terminal's status line, also when the runner failed
     elapsed = time.monotonic() - started
     reports = build_reports(spec, impls, collector, args, elapsed)
     if args.json:
         write_json(args.json, reports, many=args.all)
     write_reports(args, reports, "check --all" if args.all else f"check {reports[0].impl.name}")
+    if progress:
+        progress.finish()  # the lines of checks that left no result
     if args.all:
-        print(render_matrix(reports))
+        print(("\n" if progress else "") + render_matrix(reports))
         unexpected = [(r.impl.name, e) for r in reports for e in r.unexpected]
         for name, e in unexpected:
             print(
@@ -424,7 +517,7 @@ def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
         print(f"as-declared: {total - len(unexpected)} passed, {len(unexpected)} failed")
         return EXIT_NONCONFORMANT if unexpected else EXIT_OK
     report = reports[0]
-    print(render_report(report))
+    print(render_report(report, table=progress is None))
     print(f"({elapsed:.1f} s)")
     return {"conformant": EXIT_OK, "nonconformant": EXIT_NONCONFORMANT}.get(
         report.verdict, EXIT_USAGE
@@ -469,6 +562,7 @@ def write_reports(
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    require_linux()
     spec = load_spec(args.spec)
     if args.workers is not None and args.workers < 1:
         raise UsageError("-n must be >= 1")
@@ -480,22 +574,38 @@ def cmd_grade(args: argparse.Namespace) -> int:
     say_isolation()
     workers = args.workers or os.cpu_count() or 1
     options = Options(profile=get_profile(args.profile), seed=args.seed)
-    tty = sys.stderr.isatty()
-    done = iter(range(1, len(subs) + 1))
+    # A line per graded submission on stderr (stdout has the summary table), a terminal or not:
+    # a class graded into a CI log shows it as it goes.  On a terminal, a status line too.
+    progress = None if args.quiet else GradeProgress(len(subs), sys.stderr, sys.stderr.isatty())
 
     def run_rest(
         spec: Spec, impls: list[Implementation], ids: list[str], on_result: OnResult
     ) -> None:
         collector = Collector()
         collector.on_result = lambda key: on_result(key, collector.result(key))
+        if progress:
+            collector.on_running = progress.running
+            progress.phase("starting the checks")
         rest = argparse.Namespace(only=ids, profile=args.profile, seed=args.seed, workers=workers)
-        run_listed(rest, spec, impls, collector)
+        try:
+            run_listed(rest, spec, impls, collector)
+        finally:
+            if progress:
+                progress.phase("starting the servers")  # grade() waits for the others' listen
 
-    def progress(line: str) -> None:
-        if tty:
-            print(f"[{next(done)}/{len(subs)}] {line}", file=sys.stderr)
-
-    reports = grade(spec, subs, options, workers, args.detect_port, run_rest, progress)
+    try:
+        reports = grade(
+            spec,
+            subs,
+            options,
+            workers,
+            args.detect_port,
+            run_rest,
+            progress.graded if progress else lambda line: None,
+        )
+    finally:
+        if progress:
+            progress.finish()  # the terminal's status line erased, also when grading failed
     write_reports(args, reports, f"grades for {args.submissions.resolve().name}", "submission")
     if one:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -524,6 +634,7 @@ def run_listed(
 
 
 def cmd_selftest(args: argparse.Namespace) -> int:
+    require_linux()
     spec = load_spec(DEFAULT_SPEC)
     specimens = load_catalog()
     unknown = set(args.server) - {s.name for s in specimens}

@@ -23,7 +23,6 @@ import dataclasses
 import importlib.util
 import json
 import random
-import resource
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -40,6 +39,7 @@ from conformance.launcher import Server
 from conformance.max_clients import measure_max_clients
 from conformance.model import Transform
 from conformance.outcome import NonConformance, RunnerError, UsageError
+from conformance.platforms import require_linux
 from conformance.spec import Spec, load_spec
 from conformance.workloads import (
     MESSAGE,
@@ -145,6 +145,8 @@ def compare(
 
 def _raise_nofile(need: int) -> None:
     """The runner holds every client socket: raise its own descriptor limit as far as allowed."""
+    import resource  # not on Windows, where the CLI must still import (platforms.py)
+
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft != resource.RLIM_INFINITY and soft < need:
         target = need if hard == resource.RLIM_INFINITY else min(need, hard)
@@ -183,6 +185,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_linux()
     if args.max_clients is not None and args.max_clients < 1:
         raise UsageError("--max-clients must be at least 1")
     names = args.names or [n for n in DEFAULT_NAMES if n in registry()]

@@ -15,6 +15,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from conformance import about
 from conformance.evidence import clip
 from conformance.html import page
 from conformance.report import Entry, Report, hint
@@ -157,10 +158,15 @@ def _header(reports: list[Report], title: str, command: str, when: str, noun: st
             f"{outcomes} {_plural(outcomes, 'outcome')}: {outcomes - contrary} passed, "
             f"{contrary} not"
         )
+    partial = sorted({r.checked_text() for r in reports if r.partial})
+    if partial:
+        totals.append("only " + ", ".join(partial))
+    graded_by = "; ".join(sorted({about.graded_by(r.spec) for r in reports}))
     return (
         f"<header>\n<h1>{text(title)}</h1>\n"
         f'<p class="meta">spec {spec} &middot; {text(when)}</p>\n'
         f'<p class="meta">command: <code>{text(command)}</code></p>\n'
+        f'<p class="meta">by {text(graded_by)}</p>\n'
         f'<p class="totals">{"; ".join(totals)}</p>\n</header>'
     )
 

@@ -14,6 +14,7 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from conformance.about import suite_info
 from conformance.report import Entry, Report, explanation
 
 
@@ -51,6 +52,8 @@ def _suite(report: Report) -> ET.Element:
         ("command", report.command),
         ("verdict", report.verdict),
         ("score", f"{report.score}/{sum(e.points for e in report.entries)}"),
+        ("requirements checked", f"{len(report.entries)} of {len(spec.requirements)}"),
+        *((f"echo-conformance {k}", v) for k, v in suite_info(spec).items() if k != "name"),
     ):
         ET.SubElement(props, "property", name=key, value=_xml_text(value))
     counts = {"failure": 0, "error": 0, "skipped": 0}

@@ -11,7 +11,6 @@ period, SIGKILL.
 from __future__ import annotations
 
 import errno
-import fcntl
 import itertools
 import json
 import os
@@ -30,6 +29,7 @@ from typing import IO
 
 from conformance.listeners import Listeners
 from conformance.outcome import NonConformance, RunnerError, UsageError
+from conformance.portlock import PortLock
 from conformance.sandbox import Cgroups, Netns, isolation
 from conformance.spec import Spec
 
@@ -131,7 +131,7 @@ class Server:
     _init_pid: int | None = None  # the PID 1 of the server's namespaces, as we see it
     _status: IO[str] | None = None  # the supervisor's status pipe
     _said: list[str] = field(default_factory=list)  # what it said on it
-    _port_lock: IO[str] | None = None  # held while a fixed-port server is ours (no isolation)
+    _port_lock: PortLock | None = None  # held while a fixed-port server is ours (no isolation)
     _cgroups: Cgroups | None = None
     _listeners: Listeners | None = None
     # At most this many connections wait in its accept queue: the last reading plus the client
@@ -186,9 +186,9 @@ class Server:
 
     def _lock_port(self) -> None:
         if self._port_lock is None:
-            path = Path(tempfile.gettempdir()) / f"echo-conformance-port-{self.port}.lock"
-            self._port_lock = open(path, "a+")  # noqa: SIM115 - held until close()
-            fcntl.flock(self._port_lock, fcntl.LOCK_EX)
+            lock = PortLock(self.port)
+            lock.acquire()  # as long as another holder (any process, any user) keeps it
+            self._port_lock = lock
 
     def _bind_conflict(self, offset: int) -> bool:
         """Did the process, since `offset` in its stderr, say that its address was in use?"""
@@ -405,7 +405,7 @@ class Server:
         if self._cgroups is not None:
             self._cgroups.close()
         if self._port_lock is not None:
-            self._port_lock.close()  # releases the lock
+            self._port_lock.release()
             self._port_lock = None
         shutil.rmtree(self.workdir, ignore_errors=True)
 

@@ -27,6 +27,7 @@ REQUEST = struct.Struct("=BBBBI48x")
 # rqueue (a listener's accept queue) at 56, inode at 68.
 MESSAGE_PORT, MESSAGE_QUEUE, MESSAGE_INODE = 4, 56, 68
 FAMILIES = (socket.AF_INET, socket.AF_INET6)
+AF_NETLINK: int | None = getattr(socket, "AF_NETLINK", None)  # Linux's: else /proc, or nothing
 
 
 class Listener(NamedTuple):
@@ -46,8 +47,9 @@ class Listeners:
         self.order = list(FAMILIES)
         self.diag: socket.socket | None = None
         try:
-            self.diag = make_socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
-            self.diag.settimeout(1.0)  # the kernel answers at once; never hang on it
+            if AF_NETLINK is not None:
+                self.diag = make_socket(AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
+                self.diag.settimeout(1.0)  # the kernel answers at once; never hang on it
         except OSError:
             pass
 

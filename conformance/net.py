@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 READ_SIZE = 65536
 QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
+CORK: int | None = getattr(socket, "TCP_CORK", None)  # Linux's (macOS: TCP_NOPUSH)
 
 
 class Refused(Exception):
@@ -97,7 +98,8 @@ class Conn:
     def cork(self) -> None:
         """Hold back partial segments (TCP_CORK) until the half-close, which then leaves with the
         last bytes in one segment: the server finds the EOF right behind them."""
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+        if CORK is not None:
+            self.sock.setsockopt(socket.IPPROTO_TCP, CORK, 1)
 
     def half_close(self) -> None:
         """shutdown(SHUT_WR): the client will send nothing more."""

@@ -23,6 +23,7 @@ import pytest
 
 from conformance.impls import Implementation, adhoc, find_impl, registry
 from conformance.outcome import NonConformance, RunnerError, UsageError
+from conformance.platforms import require_linux
 from conformance.profiles import PROFILES, get_profile
 from conformance.runner import Options, check_requirement
 from conformance.sandbox import FALLBACK_NOTE, isolation
@@ -158,6 +159,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not (named or _collects(config, spec)):
         return  # not asked for: this is someone else's test run
     try:
+        require_linux()
         config._echo_conformance = Config(config)  # type: ignore[attr-defined]
     except (SpecError, UsageError) as exc:
         raise pytest.UsageError(str(exc)) from None

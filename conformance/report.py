@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance.about import suite_info
 from conformance.bundled import SPEC_DIR
 from conformance.impls import Implementation
 from conformance.spec import Spec
@@ -70,6 +71,14 @@ class Report:
     def score(self) -> int:
         return sum(e.points for e in self.entries if e.outcome == "pass")
 
+    @property
+    def partial(self) -> bool:
+        """Were only some of the spec's requirements checked (--only)?"""
+        return len(self.entries) < len(self.spec.requirements)
+
+    def checked_text(self) -> str:
+        return f"the {len(self.entries)} of {len(self.spec.requirements)} requirements checked"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "spec": {
@@ -78,7 +87,10 @@ class Report:
                 "path": str(self.spec.path),
             },
             "implementation": {"name": self.impl.name, "command": self.command},
+            "suite": suite_info(self.spec),
             "verdict": self.verdict,
+            "requirements_checked": len(self.entries),
+            "requirements_in_spec": len(self.spec.requirements),
             "score": self.score,
             "max_score": sum(e.points for e in self.entries),
             "requirements": [
@@ -162,22 +174,14 @@ def hint(summary: str) -> str:
     return ""
 
 
-def render_report(report: Report, details: bool = True) -> str:
-    spec = report.spec
-    lines = [
-        f"{report.impl.name}: {report.command}",
-        f"spec: {spec.name} {spec.version} ({spec.path.name})",
-        "",
-    ]
-    width = max(len(e.id) for e in report.entries)
-    for e in report.entries:
-        note = e.summary if e.outcome != "pass" else ""
-        if e.expected == "fail":
-            note = ("as declared: " if e.outcome == "fail" else "declared to fail: ") + (
-                e.expected_reason
-            )
-        level = e.level if e.required or e.level == "MUST" else f"{e.level}"
-        lines.append(f"  {MARK[e.outcome]:<5} {e.id:<{width}}  {level:<6} {_clip(note)}")
+def render_report(report: Report, details: bool = True, table: bool = True) -> str:
+    """The report for a person.  `table=False` leaves out the heading and the requirements'
+    lines: `check` printed those as the checks finished (render_head, requirement_line)."""
+    lines = []
+    if table:
+        lines += render_head(report)
+        width = id_width(report.entries)
+        lines += [requirement_line(e, width) for e in report.entries]
     lines.append("")
     if details:
         for e in report.entries:
@@ -185,6 +189,32 @@ def render_report(report: Report, details: bool = True) -> str:
                 lines += ["--- " + explanation(report, e), ""]
     lines.append(verdict_line(report))
     return "\n".join(lines)
+
+
+def render_head(report: Report) -> list[str]:
+    """What the report is about: the server and the spec, then a blank line."""
+    spec = report.spec
+    return [
+        f"{report.impl.name}: {report.command}",
+        f"spec: {spec.name} {spec.version} ({spec.path.name})",
+        "",
+    ]
+
+
+def id_width(entries: list[Entry]) -> int:
+    """The id column's width, the same for every line of one report."""
+    return max((len(e.id) for e in entries), default=0)
+
+
+def requirement_line(e: Entry, width: int) -> str:
+    """One requirement's line of the report: outcome, id, level and why."""
+    note = e.summary if e.outcome != "pass" else ""
+    if e.expected == "fail":
+        note = ("as declared: " if e.outcome == "fail" else "declared to fail: ") + (
+            e.expected_reason
+        )
+    level = e.level if e.required or e.level == "MUST" else f"{e.level}"
+    return f"  {MARK[e.outcome]:<5} {e.id:<{width}}  {level:<6} {_clip(note)}"
 
 
 def explanation(report: Report, e: Entry) -> str:
@@ -213,6 +243,9 @@ def verdict_line(report: Report) -> str:
         "nonconformant": "NOT CONFORMANT: required requirement(s) failed: " + ", ".join(failed),
         "error": "NO VERDICT: check(s) could not run: " + ", ".join(errors),
     }[verdict]
+    if report.partial:  # --only: say so, not a plain CONFORMANT
+        checked = report.checked_text()
+        text += f" on {checked}" if verdict == "conformant" else f" ({checked})"
     if should:
         text += f" (SHOULD not met: {', '.join(should)})"
     return f"verdict: {text}"

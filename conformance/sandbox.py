@@ -19,12 +19,19 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
+from conformance.platforms import is_linux
+
 CLONE_NEWNET = 0x40000000
 OFF_VALUES = ("0", "off", "no", "false")
 ENV = "ECHO_CONFORMANCE_ISOLATION"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
-_libc = ctypes.CDLL(None, use_errno=True)
+
+@cache
+def _libc() -> ctypes.CDLL:
+    # Loaded when first needed, not at import: on Windows there is no C library by that name,
+    # and the CLI must import there (platforms.py).
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def isolation() -> tuple[bool, str]:
@@ -37,13 +44,15 @@ def isolation() -> tuple[bool, str]:
 
 @cache
 def _namespaces_allowed() -> tuple[bool, str]:
+    if not is_linux():
+        return False, "not Linux"
     if os.geteuid() != 0:
         return False, "not root"
     # A thread that leaves the runner's network namespace ends with it: a free probe.
     result: list[int] = []
 
     def probe() -> None:
-        result.append(_libc.unshare(CLONE_NEWNET))
+        result.append(_libc().unshare(CLONE_NEWNET))
         result.append(ctypes.get_errno())
 
     thread = threading.Thread(target=probe)
@@ -88,7 +97,7 @@ class Netns:
 
 
 def _setns(fd: int) -> None:
-    if _libc.setns(fd, CLONE_NEWNET) != 0:
+    if _libc().setns(fd, CLONE_NEWNET) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"setns: {os.strerror(err)}")
 

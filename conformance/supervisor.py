@@ -18,16 +18,21 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import fcntl
 import json
 import os
-import resource
 import select
 import signal
 import socket
 import struct
 import sys
+from functools import cache
 from typing import IO, Any
+
+try:  # Linux's, as is all of this program; importable anywhere all the same (platforms.py)
+    import fcntl
+    import resource
+except ImportError:  # Windows: the runner never starts a supervisor there
+    fcntl = resource = None  # type: ignore[assignment]
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -53,7 +58,11 @@ LINUX_CAPABILITY_VERSION_3 = 0x20080522
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 1
 TRUNCATED = b"\n[... output truncated by echo-conformance: %d more bytes dropped]\n"
 
-libc = ctypes.CDLL(None, use_errno=True)
+
+@cache
+def libc() -> ctypes.CDLL:
+    # Loaded when first used: Windows has no C library by that name (ctypes raises at load).
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def check(result: int, what: str) -> int:
@@ -67,7 +76,10 @@ def main() -> int:
     config = json.loads(sys.argv[1])
     argv = sys.argv[3:]
     status = os.fdopen(config["status_fd"], "w", buffering=1)
-    check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL), "prctl(PDEATHSIG)")
+    if not sys.platform.startswith("linux") or fcntl is None or resource is None:
+        status.write(f"error servers are checked on Linux only, not on {sys.platform}\n")
+        return 125
+    check(libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL), "prctl(PDEATHSIG)")
     # Opened before the file systems turn read-only.
     sinks = (
         Sink(config["stdout"], config["output_cap"]),
@@ -92,7 +104,7 @@ def main() -> int:
     init = os.fork()
     if init == 0:
         try:
-            check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL), "prctl(PDEATHSIG)")
+            check(libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL), "prctl(PDEATHSIG)")
             os._exit(supervise(config, argv, sinks, status, pid1=True))
         except BaseException as exc:  # report anything, never a traceback
             status.write(f"error {exc}\n")
@@ -117,7 +129,7 @@ def send(pid: int, sig: int) -> None:
 
 def enter_namespaces(scratch: str) -> None:
     flags = CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
-    check(libc.unshare(flags), "unshare")
+    check(libc().unshare(flags), "unshare")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         ifreq = fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sH22x", b"lo", 0))
         lo_flags = struct.unpack("16sH22x", ifreq)[1] | IFF_UP
@@ -130,7 +142,7 @@ def enter_namespaces(scratch: str) -> None:
 
 def mount(source: str | None, target: str, flags: int) -> None:
     src = source.encode() if source else None
-    check(libc.mount(src, target.encode(), None, ctypes.c_ulong(flags), None), f"mount {target}")
+    check(libc().mount(src, target.encode(), None, ctypes.c_ulong(flags), None), f"mount {target}")
 
 
 def read_only_everywhere() -> None:
@@ -143,7 +155,7 @@ def read_only_everywhere() -> None:
         ]
 
     attr = MountAttr(MOUNT_ATTR_RDONLY, 0, 0, 0)
-    done = libc.syscall(
+    done = libc().syscall(
         SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE, ctypes.byref(attr), ctypes.sizeof(attr)
     )
     if done == 0:
@@ -284,13 +296,13 @@ def exec_server(config: dict[str, Any], argv: list[str], out_w: int, err_w: int)
 def drop_capabilities() -> None:
     """Root without root's powers: no capability now, none regained by exec, no setuid gain."""
     for cap in range(64):
-        if libc.prctl(PR_CAPBSET_DROP, cap) < 0 and ctypes.get_errno() == errno.EINVAL:
+        if libc().prctl(PR_CAPBSET_DROP, cap) < 0 and ctypes.get_errno() == errno.EINVAL:
             break
-    check(libc.prctl(PR_SET_SECUREBITS, SECURE_ALL_BITS_LOCKED), "prctl(SECUREBITS)")
-    check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
+    check(libc().prctl(PR_SET_SECUREBITS, SECURE_ALL_BITS_LOCKED), "prctl(SECUREBITS)")
+    check(libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
     header = struct.pack("Ii", LINUX_CAPABILITY_VERSION_3, 0)
     data = bytes(24)  # effective, permitted, inheritable: all empty, twice (64 bits)
-    check(libc.capset(header, data), "capset")
+    check(libc().capset(header, data), "capset")
 
 
 if __name__ == "__main__":

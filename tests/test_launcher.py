@@ -4,17 +4,26 @@ left behind."""
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import os
+import pwd
+import shutil
 import socket
+import subprocess
 import sys
+import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
 
 import pytest
 
+from conformance import portlock
 from conformance.launcher import Server, Target, pick_port, port_is_free
 from conformance.outcome import NonConformance, UsageError
+from conformance.portlock import PortLock
+from conformance.sandbox import ENV
 
 LISTEN = """
 import os, socket, sys, time
@@ -248,3 +257,167 @@ def test_accept_queue_is_read_from_sock_diag_and_from_proc_alike(tmp_path, spec,
         assert server.listening_ports() == [server.port]
         for client in clients:
             client.close()
+
+
+# -- the port lock: one fixed-port server at a time without namespaces, across users ----------
+
+NOBODY = ("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups")
+PACKAGE_ROOT = str(Path(portlock.__file__).resolve().parent.parent)
+HOLDER = """
+import sys
+sys.path.insert(0, sys.argv[1])
+from conformance.portlock import PortLock
+lock = PortLock(int(sys.argv[2]))
+print("held" if lock.acquire(timeout=float(sys.argv[3])) else "not held", flush=True)
+sys.stdin.read()  # until the test closes stdin, or kills it
+"""
+
+
+def nobody_python() -> list[str]:
+    """A command that runs Python as user nobody with conformance.portlock importable, or skip:
+    it takes root to become another user, and an interpreter nobody may run."""
+    if os.geteuid() != 0:
+        pytest.skip("only root can run a process as another user (nobody)")
+    if shutil.which("setpriv") is None:
+        pytest.skip("no setpriv (util-linux) to run a process as nobody")
+    tried = []
+    for python in dict.fromkeys([sys.executable, "/usr/bin/python3", shutil.which("python3")]):
+        if python is None:
+            continue
+        probe = [
+            *NOBODY,
+            python,
+            "-c",
+            "import sys; sys.path.insert(0, sys.argv[1]); import conformance.portlock",
+            PACKAGE_ROOT,
+        ]
+        done = subprocess.run(probe, capture_output=True, text=True, timeout=30)
+        if done.returncode == 0:
+            return [*NOBODY, python]
+        tried.append(f"{python}: {done.stderr.strip().splitlines()[-1:]}")
+    pytest.skip(f"no Python that nobody can run with {PACKAGE_ROOT} importable ({tried})")
+
+
+def hold_as(command: list[str], port: int, timeout: float = 10.0) -> subprocess.Popen[str]:
+    holder = subprocess.Popen(
+        [*command, "-c", HOLDER, PACKAGE_ROOT, str(port), str(timeout)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    return holder
+
+
+def acquire_in_thread(lock: PortLock) -> threading.Thread:
+    waiter = threading.Thread(target=lock.acquire, daemon=True)
+    waiter.start()
+    return waiter
+
+
+@pytest.fixture(params=["abstract-socket", "file"])
+def lock_kind(request, monkeypatch, tmp_path):
+    """Both kinds of lock: Linux's, and the file that other systems get."""
+    if request.param == "file":
+        monkeypatch.setattr(portlock, "_abstract", lambda: False)
+        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return request.param
+
+
+def test_two_holders_of_a_port_lock_take_turns(lock_kind):
+    port = pick_port("127.0.0.1")
+    first, second = PortLock(port), PortLock(port)
+    assert first.try_acquire()
+    assert not second.try_acquire()
+    waiter = acquire_in_thread(second)
+    time.sleep(0.3)
+    assert waiter.is_alive() and not second.held  # it waits while the first holds it
+    first.release()
+    waiter.join(5)
+    assert second.held
+    assert not first.try_acquire()
+    second.release()
+    assert first.try_acquire()  # and nothing is left held after a release
+    other = PortLock(port + 1)
+    assert other.try_acquire()  # another port is another lock
+    other.release()
+    first.release()
+
+
+def test_a_fixed_port_server_without_isolation_waits_for_the_port_lock(tmp_path, spec, monkeypatch):
+    """While another holder (another run, another worker) has the port's lock, the server is
+    not started, though the port is free: no two fixed-port servers race for it."""
+    monkeypatch.setenv(ENV, "off")
+    port = pick_port("127.0.0.1")
+    fixed = dataclasses.replace(target(tmp_path, LISTEN.format(extra="")), fixed_port=port)
+    other, seen = PortLock(port), []
+    assert other.try_acquire()
+    with Server(fixed, spec) as server:
+
+        def release_later() -> None:
+            time.sleep(0.5)
+            seen.append(server.proc)  # None: still waiting for the lock
+            other.release()
+
+        # Started in this thread: a supervisor ends with the thread that started it.
+        releaser = threading.Thread(target=release_later)
+        releaser.start()
+        server.start()
+        releaser.join()
+        assert seen == [None]
+        assert server.alive() and server.port == port
+        assert not PortLock(port).try_acquire()  # the server's run holds it now
+    again = PortLock(port)
+    assert again.try_acquire()  # and gives it back when it closes
+    again.release()
+
+
+def test_a_lock_held_by_another_user_blocks_until_its_holder_dies():
+    port = pick_port("127.0.0.1")
+    holder = hold_as(nobody_python(), port)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        assert os.stat(f"/proc/{holder.pid}").st_uid == pwd.getpwnam("nobody").pw_uid
+        ours = PortLock(port)
+        waiter = acquire_in_thread(ours)
+        time.sleep(0.3)
+        assert waiter.is_alive() and not ours.held
+        holder.kill()  # no release: the kernel frees the lock of a process that dies
+        waiter.join(5)
+        assert ours.held
+        ours.release()
+    finally:
+        holder.kill()
+        holder.communicate()  # and closes its pipes
+
+
+def test_a_stale_lock_file_of_the_old_scheme_changes_nothing():
+    """Root's run left /tmp/echo-conformance-port-N.lock (mode 0600, even still locked): neither
+    root nor another user minds it, and nobody touches it."""
+    while True:  # a port whose old-scheme file is ours alone to make and remove
+        port = pick_port("127.0.0.1")
+        stale = Path(tempfile.gettempdir()) / f"echo-conformance-port-{port}.lock"
+        try:
+            fd = os.open(stale, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+            break
+        except FileExistsError:
+            continue
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        before = os.stat(stale)
+        with PortLock(port) as ours:
+            assert ours.held
+        if os.geteuid() == 0:
+            holder = hold_as(nobody_python(), port, timeout=5)
+            out, _ = holder.communicate("", timeout=30)
+            assert (out.strip(), holder.returncode) == ("held", 0)
+        after = os.stat(stale)
+        assert (after.st_mtime_ns, after.st_size, after.st_mode, after.st_uid) == (
+            before.st_mtime_ns,
+            before.st_size,
+            before.st_mode,
+            before.st_uid,
+        )
+    finally:
+        os.close(fd)
+        stale.unlink()
