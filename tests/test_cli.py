@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -18,7 +19,10 @@ CLI = [sys.executable, "-m", "conformance.cli"]
 OK = [sys.executable, str(SERVERS / "ok_selectors.py"), "{port}", "{host}"]
 
 
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The command line as a user runs it; `env`: variables added to ours."""
     return subprocess.run(
         [*CLI, *args],
         capture_output=True,
@@ -26,6 +30,7 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
         timeout=300,
         stdin=subprocess.DEVNULL,
         cwd=cwd,
+        env={**os.environ, **(env or {})},
     )
 
 

@@ -21,8 +21,8 @@ from conformance.progress import ERASE, CheckProgress
 from conformance.report import Entry, Report
 from conformance.spec import Spec
 from tests.helpers import ROOT, SERVERS, server
+from tests.test_cli import CLI, run
 
-CLI = [sys.executable, "-m", "conformance.cli"]
 BUG = [sys.executable, str(SERVERS / "forgets_z.py"), "{port}", "{host}"]
 # A progress line: `[ 2/11]  PASS  upper  MUST   ...`
 ROW = re.compile(r"\[ *(\d+)/(\d+)\]  (PASS|FAIL|ERROR|SKIP) +(\S+) +(MUST|SHOULD)")
@@ -48,17 +48,6 @@ while True:
     conn, _ = listener.accept()
     threading.Thread(target=handle, args=(conn,), daemon=True).start()
 """
-
-
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-        cwd=cwd,
-    )
 
 
 def rows(text: str) -> list[tuple[int, int, str, str]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -23,18 +22,6 @@ from tests.test_cli import CLI, OK, one_line_error, run
 QUICK = ("--profile", "quick", "-n", "1")
 
 
-def run_env(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-        cwd=cwd,
-        env={**os.environ, **env},
-    )
-
-
 def test_version_first_line_is_the_version_alone() -> None:
     for argv in ([*CLI, "--version"], [sys.executable, "-m", "conformance", "--version"]):
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=60)
@@ -49,7 +36,7 @@ def test_version_first_line_is_the_version_alone() -> None:
 def test_an_unknown_profile_in_the_environment_is_one_line(
     subcommand: tuple[str, ...], tmp_path: Path
 ) -> None:
-    proc = run_env(*subcommand, env={"ECHO_CONFORMANCE_PROFILE": "fast"}, cwd=tmp_path)
+    proc = run(*subcommand, env={"ECHO_CONFORMANCE_PROFILE": "fast"}, cwd=tmp_path)
     line = one_line_error(proc)
     assert "unknown profile 'fast' from $ECHO_CONFORMANCE_PROFILE" in line
 

@@ -54,6 +54,7 @@ import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +147,7 @@ class Ran:
     timed_out: bool = False
 
     def block(self, why: str) -> str:
-        lines = [
+        said = [
             f"why: {why}",
             f"command: {shlex.join(self.argv)}",
             f"  in {self.cwd}, as {self.who}, {self.seconds:.1f} s",
@@ -154,9 +155,9 @@ class Ran:
         ]
         for name, text in (("stdout", self.out), ("stderr", self.err)):
             tail = text.rstrip("\n").splitlines()[-TAIL:]
-            lines.append(f"{name} (last {len(tail)} lines):" if tail else f"{name}: (empty)")
-            lines += [f"  | {line}" for line in tail]
-        return "\n".join(lines)
+            said.append(f"{name} (last {len(tail)} lines):" if tail else f"{name}: (empty)")
+            said += [f"  | {line}" for line in tail]
+        return "\n".join(said)
 
 
 class Started:
@@ -284,11 +285,11 @@ class Context:
     def grades(self, failing: dict[str, set[str]]) -> list[list[str]]:
         """grades.csv as it must read, given each submission's failing requirements."""
         points = {r["id"]: r["points"] for r in self.requirements}
-        must = {r["id"] for r in self.requirements if r["level"] == "MUST"}
+        required = {r["id"] for r in self.requirements if r["level"] == "MUST"}
         rows = [CSV_HEAD + self.ids]
         for name in sorted(failing):
             score = sum(p for rid, p in points.items() if rid not in failing[name])
-            verdict = "nonconformant" if failing[name] & must else "conformant"
+            verdict = "nonconformant" if failing[name] & required else "conformant"
             outcomes = ["fail" if rid in failing[name] else "pass" for rid in self.ids]
             rows.append([name, str(score), str(sum(points.values())), verdict, *outcomes])
         return rows
@@ -368,11 +369,11 @@ def check_wheel(wheel: Path) -> str:
 def make_base(who: Account) -> Path:
     """Our folder, outside the repository (and outside /root), that the user can reach."""
     parent = Path("/tmp") if who.dropped else Path(tempfile.gettempdir())
+    for folder in (parent, *parent.parents) if who.dropped else ():
+        if not folder.stat().st_mode & stat.S_IXOTH:
+            raise StepFailed(f"why: {folder} is closed to others: {who.name} cannot work in it")
     base = Path(tempfile.mkdtemp(prefix="echo-conformance-wheel-", dir=parent))
     base.chmod(0o755)
-    for folder in base.parents:
-        if not folder.stat().st_mode & stat.S_IXOTH and who.dropped:
-            raise StepFailed(f"why: {folder} is closed to others: {who.name} cannot reach {base}")
     return base
 
 
@@ -516,7 +517,9 @@ def step_fixed_port_pair(ctx: Context) -> str:
     argv = ["echo-conformance", "check", "--fixed-port", str(FIXED_PORT), "--json", "report.json"]
     argv += ["--", "python3", "server.py"]
     started = [ctx.start(argv, folder) for folder in folders]  # at once
-    for folder, ran in zip(folders, [s.finish() for s in started]):
+    with ThreadPoolExecutor(len(started)) as pool:  # read both outputs as they come
+        finished = list(pool.map(Started.finish, started))
+    for folder, ran in zip(folders, finished):
         exits(ran, 1)
         verdict = [line for line in lines(ran.out) if line.startswith("verdict: ")]
         must(verdict and verdict[0].startswith("verdict: NOT CONFORMANT"), ran, "the verdict")
@@ -882,7 +885,7 @@ def main(argv: list[str] | None = None) -> int:
             outcomes.append(setup)
         if setup.ok:
             with ThreadPoolExecutor(len(STEPS)) as pool:
-                futures = [pool.submit(attempt, n, lambda f=f: f(ctx)) for n, f in STEPS]
+                futures = [pool.submit(attempt, n, partial(f, ctx)) for n, f in STEPS]
                 outcomes += [f.result() for f in futures]
             outcomes.append(attempt("leftovers", lambda: step_leftovers(ctx)))
     except Skip as exc:
