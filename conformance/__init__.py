@@ -1,7 +1,9 @@
 """echo-conformance: a property-based conformance suite for TCP uppercase-echo servers.
 
-Layers, each depending only on those before it: spec (data) -> model (sans-IO) -> net, launcher
-(driver) -> session, checks, machine, properties (the checks) -> runner -> plugin -> cli, report.
+Layers, each depending only on those before it: spec, bundled, impls (data) -> model (sans-IO)
+-> net, launcher, portlock, platforms (driver) -> session, checks, machine, properties (the
+checks) -> runner -> plugin -> cli, settings, progress, grade; report, about (what gave a verdict).
+DEVELOPMENT.md (in a clone) has the whole map.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place: pyproject.toml reads it from here

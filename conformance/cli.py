@@ -218,29 +218,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.words = words  # the command line, for reports
     try:
-        if args.version:
-            print(version_text(load_spec(DEFAULT_SPEC)))
-            return EXIT_OK
-        if args.subcommand is None:
-            parser.error("give a subcommand: check, grade, merge, compare, selftest or list")
-        if args.subcommand in ("check", "grade", "selftest"):
-            get_profile(args.profile)  # a wrong one ($ECHO_CONFORMANCE_PROFILE too) stops us here
-        check_outputs(args)
-        if command and args.subcommand != "check":
-            raise UsageError(f"{args.subcommand} takes no server command after --")
-        if args.subcommand == "list":
-            return cmd_list(args)
-        if args.subcommand == "grade":
-            return cmd_grade(args)
-        if args.subcommand == "selftest":
-            return cmd_selftest(args)
-        if args.subcommand == "compare":
-            return compare.run(args)
-        if args.subcommand == "merge":
-            count = merge(args.folders, args.out)
-            print(f"{count} submissions in {args.out / 'grades.csv'}")
-            return EXIT_OK
-        return cmd_check(args, command)
+        status = dispatch(parser, args, command)
+        # Output piped to a program that stopped reading shows here, where it is handled, not in
+        # the interpreter's last flush (which would exit with status 120).
+        sys.stdout.flush()
+        return status
     except (UsageError, SpecError, RunnerFailed) as exc:
         print(f"echo-conformance: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -250,6 +232,32 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped to a program that stopped reading (head, less)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_USAGE
+
+
+def dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, command: list[str]) -> int:
+    if args.version:
+        print(version_text(load_spec(DEFAULT_SPEC)))
+        return EXIT_OK
+    if args.subcommand is None:
+        parser.error("give a subcommand: check, grade, merge, compare, selftest or list")
+    if args.subcommand in ("check", "grade", "selftest"):
+        get_profile(args.profile)  # a wrong one ($ECHO_CONFORMANCE_PROFILE too) stops us here
+    check_outputs(args)
+    if command and args.subcommand != "check":
+        raise UsageError(f"{args.subcommand} takes no server command after --")
+    if args.subcommand == "list":
+        return cmd_list(args)
+    if args.subcommand == "grade":
+        return cmd_grade(args)
+    if args.subcommand == "selftest":
+        return cmd_selftest(args)
+    if args.subcommand == "compare":
+        return compare.run(args)
+    if args.subcommand == "merge":
+        count = merge(args.folders, args.out)
+        print(f"{count} submissions in {args.out / 'grades.csv'}")
+        return EXIT_OK
+    return cmd_check(args, command)
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -8,20 +8,15 @@ On Linux the lock is an abstract-namespace Unix socket bound to "\\0echo-conform
 binding per name in a network namespace, for every user alike, gone when its holder closes it or
 dies (the kernel releases it), and nothing on disk, so no stale file that another user owns can
 get in the way.  Its scope is the network namespace, which is exactly the scope of the port.
-
-Elsewhere (no abstract sockets) it is an flock()ed file in the temporary folder (see
-`_file_lock`); stdlib only, so that a test can hold one as another user.
+(Servers are checked on Linux only: platforms.py.)  Stdlib only, so that a test can hold one as
+another user.
 """
 
 from __future__ import annotations
 
 import errno
-import os
 import socket
-import sys
-import tempfile
 import time
-from pathlib import Path
 from types import TracebackType
 
 from conformance.outcome import RunnerError
@@ -35,7 +30,7 @@ class PortLock:
     def __init__(self, port: int) -> None:
         self.port = port
         self.name = f"echo-conformance-port-{port}"
-        self._held: socket.socket | int | None = None  # the bound socket, or the locked file
+        self._held: socket.socket | None = None  # the bound socket
 
     @property
     def held(self) -> bool:
@@ -44,12 +39,12 @@ class PortLock:
     def try_acquire(self) -> bool:
         """Take the lock if it is free now; False if another holder has it."""
         if self._held is None:
-            self._held = _abstract_lock(self.name) if _abstract() else _file_lock(self.name)
+            self._held = _abstract_lock(self.name)
         return self._held is not None
 
     def acquire(self, timeout: float | None = None) -> bool:
         """Wait for the lock (with no timeout, as long as it takes: as long as the run takes).
-        Polled: neither an abstract socket nor a lock shared across users has a queue."""
+        Polled: a socket's name has no queue of waiters."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self.try_acquire():
             if deadline is not None and time.monotonic() >= deadline:
@@ -59,10 +54,8 @@ class PortLock:
 
     def release(self) -> None:
         held, self._held = self._held, None
-        if isinstance(held, socket.socket):
+        if held is not None:
             held.close()
-        elif held is not None:
-            os.close(held)  # releases the flock
 
     def __enter__(self) -> PortLock:
         self.acquire()
@@ -72,10 +65,6 @@ class PortLock:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.release()
-
-
-def _abstract() -> bool:
-    return sys.platform.startswith("linux")
 
 
 def _abstract_lock(name: str) -> socket.socket | None:
@@ -90,27 +79,3 @@ def _abstract_lock(name: str) -> socket.socket | None:
             return None
         raise RunnerError(f"cannot take the lock of {name}: {exc.strerror or exc}") from None
     return sock
-
-
-def _file_lock(name: str) -> int | None:
-    """A file per user: the temporary folder is shared with other users only where it is /tmp,
-    and there a file another user made first (the old scheme's PermissionError) is never ours to
-    open.  Users do not wait for each other then, but the launcher still waits for a port
-    another user's server holds before it starts its own.  Never removed: a waiter may have the
-    file open, and a new file of the same name would be a second lock."""
-    try:
-        import fcntl  # not on Windows, where servers are not checked at all (platforms.py)
-    except ImportError:
-        raise RunnerError("fixed-port servers need fcntl (Linux or macOS)") from None
-    path = Path(tempfile.gettempdir()) / f"{name}.uid{os.getuid()}.lock"
-    flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(path, flags, 0o600)
-    except OSError as exc:
-        raise RunnerError(f"cannot open the lock file {path}: {exc.strerror or exc}") from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd

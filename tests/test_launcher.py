@@ -315,16 +315,7 @@ def acquire_in_thread(lock: PortLock) -> threading.Thread:
     return waiter
 
 
-@pytest.fixture(params=["abstract-socket", "file"])
-def lock_kind(request, monkeypatch, tmp_path):
-    """Both kinds of lock: Linux's, and the file that other systems get."""
-    if request.param == "file":
-        monkeypatch.setattr(portlock, "_abstract", lambda: False)
-        monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    return request.param
-
-
-def test_two_holders_of_a_port_lock_take_turns(lock_kind):
+def test_two_holders_of_a_port_lock_take_turns():
     port = pick_port("127.0.0.1")
     first, second = PortLock(port), PortLock(port)
     assert first.try_acquire()

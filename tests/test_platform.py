@@ -2,8 +2,10 @@
 stops before anything starts, in one line that says what to do instead.
 
 Windows and macOS are played by this interpreter with the modules they lack blocked (fcntl and
-resource, as on Windows) and `sys.platform` set before anything of the suite is imported: the
-stdlib picks Windows-only paths by the modules it finds, not by that name, so it keeps working.
+resource, as on Windows) before anything of the suite is imported, and `sys.platform` set after
+that, before the command line runs: the suite decides by the platform when it is asked to check,
+never at import, while the stdlib would pick Windows-only paths at import (shutil wants _winapi
+on Python 3.12) that this interpreter does not have.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ import sys
 sys.modules["fcntl"] = None  # an import of either now raises ImportError, as on Windows
 sys.modules["resource"] = None
 chosen = sys.argv.pop(1)
+from conformance.cli import main
 if chosen != "-":
     sys.platform = chosen
-from conformance.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -20,6 +20,8 @@ it with pip, its dependencies from the package index.  Then, in folders outside 
     github-classroom  examples/github-classroom's workflow: its steps, install from the wheel
     ci-matrix         examples/ci-matrix's workflow: the 4 grade shards (--fixed-port 8080) of
                       select, blocking, tutorial-select and one that does not parse, the merge
+    the-rest          list, check --all, a user's own --spec and implementation folder,
+                      compare; selftest says in one line that it needs a clone
     leftovers         no process of the run is left
 
 Expectations come from the installed package (its bundled spec and impl.toml files), not from
@@ -599,6 +601,33 @@ def step_pytest_plugin(ctx: Context) -> str:
     return f"{count} passed"
 
 
+def step_the_rest(ctx: Context) -> str:
+    """What else a pip install must do from any folder: list, check --all, a user's own spec and
+    implementation folder, compare; selftest says in one line that it needs a clone."""
+    folder = ctx.folder(ctx.home / "carol")
+    ran = ctx.run(["echo-conformance", "list"], folder)
+    exits(ran, 0)
+    must("tutorial-select" in ran.out and "rfc862-echo.toml" in ran.out, ran, "every impl, spec")
+    ran = ctx.run(["echo-conformance", "check", "--all", "--only", "listen", "-q"], folder)
+    exits(ran, 0)  # every registered implementation as declared
+    # A user's own spec (a copy of the bundled RFC 862 one) and implementation folder.
+    ctx.copy(ctx.bundled / "spec" / "rfc862-echo.toml", folder / "mine.toml")
+    mine = ctx.student(folder / "plain", "plain-echo")
+    ctx.put(mine / "impl.toml", 'name = "plain"\ncommand = "python3 server.py {port}"\n')
+    argv = ["echo-conformance", "check", "--spec", "mine.toml", "--profile", "quick", "plain"]
+    ran = ctx.run(argv, folder)
+    exits(ran, 0)
+    must("verdict: CONFORMANT" in lines(ran.out), ran, "the folder conforms to the user's spec")
+    ran = ctx.run(["echo-conformance", "compare", "select", "--quick"], folder)
+    exits(ran, 0)
+    must("select" in ran.out, ran, "compare's tables name the implementation")
+    ran = ctx.run(["echo-conformance", "selftest"], folder)
+    exits(ran, 2)
+    said = lines(ran.err)
+    must(len(said) == 1 and "needs a clone" in said[0], ran, "one line: selftest needs a clone")
+    return "list, check --all, --spec PATH, check PATH, compare; selftest needs a clone"
+
+
 def step_gradescope(ctx: Context) -> str:
     """examples/gradescope as Gradescope runs it: the zip unpacked into source/, setup.sh once
     (here into a fresh virtual environment: the image's python3), then run_autograder."""
@@ -802,6 +831,7 @@ def step_leftovers(ctx: Context) -> str:
 
 STEPS: list[tuple[str, Callable[[Context], str]]] = [
     ("fixed-port-pair", step_fixed_port_pair),  # the lock's turns are the longest path: first
+    ("the-rest", step_the_rest),
     ("check-registered", step_check_registered),
     ("ci-matrix", step_ci_matrix),
     ("gradescope", step_gradescope),
