@@ -239,6 +239,10 @@ def test_the_fallback_without_namespaces_gives_the_same_grades(tmp_path, junit_s
     )
     env = {**os.environ, ENV: "off"}
     fallback, _ = grade(root, tmp_path / "fallback", "-n", "2", env=env)
+    # The same grades; each row says how its server was isolated.
+    first = "namespaces" if isolation_available()[0] else "fallback"
+    for grades, mode in ((isolated, first), (fallback, "fallback")):
+        assert all(f"isolation: {mode}" in grades[name].pop("graded_by") for name in servers)
     assert fallback == isolated
     assert processes_in(tmp_path) == []
     # The class's reports: every submission's row, every failure's evidence.
