@@ -32,6 +32,7 @@ from conformance.outcome import NonConformance, RunnerError, UsageError
 from conformance.portlock import PortLock
 from conformance.sandbox import Cgroups, Netns, isolation
 from conformance.spec import Spec
+from conformance.view import etc_secrets, system_links, view_paths
 
 POLL = 0.005  # seconds between readiness probes (a refused connect costs microseconds)
 TIME_WAIT = 60.0  # Linux holds a closed connection's port this long (a rare race can leave one)
@@ -206,10 +207,23 @@ class Server:
         if self._cgroups is None and self.isolated:
             self._cgroups = Cgroups(limits.processes, limits.memory_mib)
         status_r, status_w = os.pipe()
+        view = self.workdir / "view"
+        view.mkdir(exist_ok=True)
+        cwd = self.target.cwd or Path.cwd()
+        if self.isolated:  # the view holds folders at their real places, not through links
+            cwd = cwd.resolve()
+        home = "/tmp" if self.isolated else str(scratch)  # the view's /tmp is the scratch
+        search = os.environ.get("PATH", "/usr/bin:/bin")
         config = {
             "isolate": self.isolated,
+            "view": {
+                "root": str(view),
+                "binds": view_paths(argv, cwd, search) if self.isolated else [],
+                "links": system_links(),
+                "masks": list(etc_secrets()) if self.isolated else [],
+            },
             "status_fd": status_w,
-            "cwd": str(self.target.cwd or Path.cwd()),
+            "cwd": str(cwd),
             "scratch": str(scratch),
             "stdout": str(self.out_path),
             "stderr": str(self.err_path),
@@ -222,10 +236,10 @@ class Server:
                 "fsize": limits.file_size_mib << 20,
             },
             "env": {
-                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "PATH": search,
                 "LANG": "C.UTF-8",
-                "HOME": str(scratch),
-                "TMPDIR": str(scratch),
+                "HOME": home,
+                "TMPDIR": home,
                 "PORT": str(self.port),
                 "HOST": self.target.host,
                 "PYTHONDONTWRITEBYTECODE": "1",

@@ -4,8 +4,10 @@ Run by the launcher as a separate program (`python -I -S supervisor.py CONFIG_JS
 with the standard library only, so that it starts fast and imports nothing of the runner.
 
 With isolation on (the launcher's choice: root), it first moves into new network, PID, mount, IPC
-and UTS namespaces: only loopback, up; every file system read-only but the server's scratch
-folder; then it forks the namespace's PID 1, which starts the server.  When PID 1 ends, the kernel
+and UTS namespaces: only loopback, up; a file-system view of its own (view.py chooses its paths):
+an empty root with those paths bound read-only, the server's scratch folder as a writable /tmp,
+a few devices, and (mounted by PID 1) the /proc of its PID namespace; then it forks the
+namespace's PID 1, which starts the server.  When PID 1 ends, the kernel
 kills every process left in the namespace: daemons, double forks and SIGTERM-ignorers included.
 The server itself runs without any capability, so it cannot undo any of this.
 
@@ -51,6 +53,8 @@ MOUNT_FLAGS = {
     "relatime": MS_RELATIME,
 }
 SYS_MOUNT_SETATTR = 442  # the same number on every architecture (new syscalls are unified)
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}  # by machine: an old call, numbered apart
+MNT_DETACH = 2
 AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = -100, 0x8000, 1
 PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_SECUREBITS, PR_SET_NO_NEW_PRIVS = 1, 24, 28, 38
 SECURE_ALL_BITS_LOCKED = 0x3F  # noroot, no_setuid_fixup, keep_caps: set and locked
@@ -90,7 +94,8 @@ def main() -> int:
             with open(os.path.join(cgroup, "cgroup.procs"), "w") as procs:
                 procs.write(str(os.getpid()))
         if config["isolate"]:
-            enter_namespaces(config["scratch"])
+            enter_namespaces()
+            enter_view(config["view"], config["scratch"])
     except OSError as exc:
         status.write(f"error cannot isolate the server: {exc.strerror or exc}\n")
         return 125
@@ -127,7 +132,7 @@ def send(pid: int, sig: int) -> None:
         pass
 
 
-def enter_namespaces(scratch: str) -> None:
+def enter_namespaces() -> None:
     flags = CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
     check(libc().unshare(flags), "unshare")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
@@ -135,17 +140,77 @@ def enter_namespaces(scratch: str) -> None:
         lo_flags = struct.unpack("16sH22x", ifreq)[1] | IFF_UP
         fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH22x", b"lo", lo_flags))
     mount(None, "/", MS_REC | MS_PRIVATE)  # nothing done here reaches the host's mounts
-    read_only_everywhere()
-    mount(scratch, scratch, MS_BIND)  # a mount of its own, read-only like its parent...
-    mount(None, scratch, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)  # ...made writable
 
 
-def mount(source: str | None, target: str, flags: int) -> None:
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+
+
+def enter_view(view: dict[str, Any], scratch: str) -> None:
+    """Make the view the root: only what view.py chose, read-only; /tmp the writable scratch."""
+    root: str = view["root"]
+    mount("tmpfs", root, MS_NOSUID | MS_NODEV, "tmpfs", "mode=755")
+
+    def place(path: str) -> str:  # a path's place in the view
+        return root + path
+
+    # The scratch first: a bound folder that lies under /tmp (a student's) is seen there too.
+    os.mkdir(place("/tmp"))
+    mount(scratch, place("/tmp"), MS_BIND)
+    for path, target in view["links"].items():
+        os.symlink(target, place(path))
+    for path in view["binds"]:
+        if os.path.isdir(path):
+            os.makedirs(place(path), exist_ok=True)
+        else:
+            os.makedirs(os.path.dirname(place(path)), exist_ok=True)
+            open(place(path), "a").close()
+        mount(path, place(path), MS_BIND | MS_REC)
+    for path in view["masks"]:  # what other users may not read: nothing there
+        if os.path.isdir(place(path)):
+            mount("tmpfs", place(path), MS_NOSUID | MS_NODEV, "tmpfs", "mode=700,size=4k")
+        else:
+            mount("/dev/null", place(path), MS_BIND)
+    os.makedirs(place("/dev"))
+    mount("tmpfs", place("/dev"), MS_NOSUID, "tmpfs", "mode=755")
+    for name in DEVICES:
+        open(place(f"/dev/{name}"), "a").close()
+        mount(f"/dev/{name}", place(f"/dev/{name}"), MS_BIND)
+    for name, target in (
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ):
+        os.symlink(target, place(f"/dev/{name}"))
+    os.mkdir(place("/dev/shm"))
+    os.mkdir(place("/proc"))
+    os.mkdir(place("/.old"))
+    read_only(root)  # all of it, but for what is mounted next: the writable places
+    # Writable again: that mount alone, not the folders bound under it.
+    mount(None, place("/tmp"), MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)
+    mount("tmpfs", place("/dev/shm"), MS_NOSUID | MS_NODEV, "tmpfs", "mode=1777")
+    number = SYS_PIVOT_ROOT[os.uname().machine]
+    check(libc().syscall(number, root.encode(), place("/.old").encode()), "pivot_root")
+    os.chdir("/")
+    check(libc().umount2(b"/.old", MNT_DETACH), "umount /.old")
+
+
+def mount_proc() -> None:
+    """The /proc of the server's PID namespace: mounted from inside it, by its PID 1."""
+    mount("proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "proc")
+
+
+def mount(
+    source: str | None, target: str, flags: int, kind: str | None = None, data: str | None = None
+) -> None:
     src = source.encode() if source else None
-    check(libc().mount(src, target.encode(), None, ctypes.c_ulong(flags), None), f"mount {target}")
+    fs = kind.encode() if kind else None
+    options = data.encode() if data else None
+    done = libc().mount(src, target.encode(), fs, ctypes.c_ulong(flags), options)
+    check(done, f"mount {target}")
 
 
-def read_only_everywhere() -> None:
+def read_only(top: str) -> None:
     class MountAttr(ctypes.Structure):
         _fields_ = [
             ("set", ctypes.c_uint64),
@@ -156,15 +221,22 @@ def read_only_everywhere() -> None:
 
     attr = MountAttr(MOUNT_ATTR_RDONLY, 0, 0, 0)
     done = libc().syscall(
-        SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE, ctypes.byref(attr), ctypes.sizeof(attr)
+        SYS_MOUNT_SETATTR,
+        AT_FDCWD,
+        top.encode(),
+        AT_RECURSIVE,
+        ctypes.byref(attr),
+        ctypes.sizeof(attr),
     )
     if done == 0:
         return
-    # Kernels before 5.12: remount each mount read-only, keeping its own flags.
+    # Kernels before 5.12: remount each mount under `top` read-only, keeping its own flags.
     with open("/proc/self/mountinfo") as table:
         for line in table:
             fields = line.split()
             target = fields[4].replace("\\040", " ")
+            if target != top and not target.startswith(top + "/"):
+                continue
             flags = MS_REMOUNT | MS_BIND | MS_RDONLY
             for option in fields[5].split(","):
                 flags |= MOUNT_FLAGS.get(option, 0)
@@ -190,6 +262,8 @@ def supervise(
         # PID 1 gets only the signals it handles: pass SIGTERM on to everyone in the namespace,
         # daemons included.
         signal.signal(signal.SIGTERM, lambda *_: send(-1, signal.SIGTERM))
+    if pid1:
+        mount_proc()
     server = os.fork()
     if server == 0:
         exec_server(config, argv, out_w, err_w)
