@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import IO
 
 from conformance.listeners import Listeners
+from conformance.locks import NameLock, PortLock, claim_uid
 from conformance.outcome import NonConformance, RunnerError, UsageError
-from conformance.portlock import PortLock
 from conformance.sandbox import Cgroups, Netns, isolation
 from conformance.spec import Spec
-from conformance.view import etc_secrets, system_links, view_paths
+from conformance.view import own_paths, system_links, view_paths
 
 POLL = 0.005  # seconds between readiness probes (a refused connect costs microseconds)
 TIME_WAIT = 60.0  # Linux holds a closed connection's port this long (a rare race can leave one)
@@ -133,6 +133,8 @@ class Server:
     _status: IO[str] | None = None  # the supervisor's status pipe
     _said: list[str] = field(default_factory=list)  # what it said on it
     _port_lock: PortLock | None = None  # held while a fixed-port server is ours (no isolation)
+    _uid_lock: NameLock | None = None  # held while the sandbox uid is this server's (isolation)
+    uid: int | None = None  # the uid an isolated server runs as
     _cgroups: Cgroups | None = None
     _listeners: Listeners | None = None
     # At most this many connections wait in its accept queue: the last reading plus the client
@@ -191,6 +193,12 @@ class Server:
             lock.acquire()  # as long as another holder (any process, any user) keeps it
             self._port_lock = lock
 
+    def _sandbox_uid(self) -> int:
+        """This server's uid (its restarts keep it), claimed when first needed."""
+        if self.uid is None:
+            self.uid, self._uid_lock = claim_uid()
+        return self.uid
+
     def _bind_conflict(self, offset: int) -> bool:
         """Did the process, since `offset` in its stderr, say that its address was in use?"""
         with open(self.err_path, "rb") as err:
@@ -212,15 +220,18 @@ class Server:
         cwd = self.target.cwd or Path.cwd()
         if self.isolated:  # the view holds folders at their real places, not through links
             cwd = cwd.resolve()
+            uid = self._sandbox_uid()
+            os.chown(scratch, uid, uid)
         home = "/tmp" if self.isolated else str(scratch)  # the view's /tmp is the scratch
         search = os.environ.get("PATH", "/usr/bin:/bin")
         config = {
             "isolate": self.isolated,
+            "uid": self.uid,
             "view": {
                 "root": str(view),
                 "binds": view_paths(argv, cwd, search) if self.isolated else [],
+                "own": own_paths(argv, cwd) if self.isolated else [],
                 "links": system_links(),
-                "masks": list(etc_secrets()) if self.isolated else [],
             },
             "status_fd": status_w,
             "cwd": str(cwd),
@@ -418,9 +429,10 @@ class Server:
         self._close_handles()
         if self._cgroups is not None:
             self._cgroups.close()
-        if self._port_lock is not None:
-            self._port_lock.release()
-            self._port_lock = None
+        for lock in (self._port_lock, self._uid_lock):
+            if lock is not None:
+                lock.release()
+        self._port_lock = self._uid_lock = None
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> Server:

@@ -52,7 +52,11 @@ MOUNT_FLAGS = {
     "nodiratime": MS_NODIRATIME,
     "relatime": MS_RELATIME,
 }
-SYS_MOUNT_SETATTR = 442  # the same number on every architecture (new syscalls are unified)
+# New system calls have the same number on every architecture.
+SYS_OPEN_TREE, SYS_MOVE_MOUNT, SYS_MOUNT_SETATTR = 428, 429, 442
+OPEN_TREE_CLONE, O_CLOEXEC, AT_EMPTY_PATH, MOVE_MOUNT_F_EMPTY_PATH = 1, 0o2000000, 0x1000, 4
+MOUNT_ATTR_IDMAP = 0x00100000
+CLONE_NEWUSER = 0x10000000
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}  # by machine: an old call, numbered apart
 MNT_DETACH = 2
 AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = -100, 0x8000, 1
@@ -61,6 +65,15 @@ SECURE_ALL_BITS_LOCKED = 0x3F  # noroot, no_setuid_fixup, keep_caps: set and loc
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 1
 TRUNCATED = b"\n[... output truncated by echo-conformance: %d more bytes dropped]\n"
+
+
+class MountAttr(ctypes.Structure):  # struct mount_attr, for mount_setattr()
+    _fields_ = [
+        ("set", ctypes.c_uint64),
+        ("clr", ctypes.c_uint64),
+        ("propagation", ctypes.c_uint64),
+        ("userns_fd", ctypes.c_uint64),
+    ]
 
 
 @cache
@@ -94,8 +107,10 @@ def main() -> int:
             with open(os.path.join(cgroup, "cgroup.procs"), "w") as procs:
                 procs.write(str(os.getpid()))
         if config["isolate"]:
+            # Before the namespaces: the first child forked after them is their PID 1.
+            idmaps = idmap_namespaces(config["view"]["own"], config["uid"])
             enter_namespaces()
-            enter_view(config["view"], config["scratch"])
+            enter_view(config["view"], config["scratch"], idmaps)
     except OSError as exc:
         status.write(f"error cannot isolate the server: {exc.strerror or exc}\n")
         return 125
@@ -145,8 +160,71 @@ def enter_namespaces() -> None:
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 
 
-def enter_view(view: dict[str, Any], scratch: str) -> None:
-    """Make the view the root: only what view.py chose, read-only; /tmp the writable scratch."""
+def idmap_namespaces(own: list[str], uid: int) -> dict[str, int]:
+    """For each of the server's own folders, a user namespace whose mapping shows that folder's
+    owner as the sandbox uid: the idmapped mount of the folder (bind_own) uses it."""
+    found: dict[tuple[int, int], int] = {}
+    idmaps = {}
+    for path in own:
+        info = os.stat(path)
+        owner = (info.st_uid, info.st_gid)
+        if owner not in found:
+            found[owner] = user_namespace(f"{owner[0]} {uid} 1", f"{owner[1]} {uid} 1")
+        idmaps[path] = found[owner]
+    return idmaps
+
+
+def user_namespace(uid_map: str, gid_map: str) -> int:
+    """A user namespace with these mappings, held by an open descriptor: a child makes it, we
+    (root outside) write its mappings, and it ends."""
+    ready_r, ready_w = os.pipe()
+    done_r, done_w = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(ready_r)
+        os.close(done_w)
+        made = libc().unshare(CLONE_NEWUSER) == 0
+        os.write(ready_w, b"y" if made else b"n")
+        os.read(done_r, 1)  # until the mappings are written and the namespace is held
+        os._exit(0)
+    os.close(ready_w)
+    os.close(done_r)
+    try:
+        if os.read(ready_r, 1) != b"y":
+            raise OSError(errno.EPERM, "unshare(user) refused")
+        for name, mapping in (("uid_map", uid_map), ("gid_map", gid_map)):
+            with open(f"/proc/{child}/{name}", "w") as table:
+                table.write(mapping)
+        return os.open(f"/proc/{child}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+    finally:
+        os.close(ready_r)
+        os.close(done_w)
+        os.waitpid(child, 0)
+
+
+def bind_own(path: str, target: str, userns: int) -> None:
+    """`path` at `target`, read-only, its owner's files shown as the sandbox uid's."""
+    tree = check(
+        libc().syscall(SYS_OPEN_TREE, AT_FDCWD, path.encode(), OPEN_TREE_CLONE | O_CLOEXEC),
+        f"open_tree {path}",
+    )
+    try:
+        attr = MountAttr(MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY, 0, 0, userns)
+        done = libc().syscall(
+            SYS_MOUNT_SETATTR, tree, b"", AT_EMPTY_PATH, ctypes.byref(attr), ctypes.sizeof(attr)
+        )
+        check(done, f"idmap {path}")
+        done = libc().syscall(
+            SYS_MOVE_MOUNT, tree, b"", AT_FDCWD, target.encode(), MOVE_MOUNT_F_EMPTY_PATH
+        )
+        check(done, f"move_mount {path}")
+    finally:
+        os.close(tree)
+
+
+def enter_view(view: dict[str, Any], scratch: str, idmaps: dict[str, int]) -> None:
+    """Make the view the root: only what view.py chose, read-only; /tmp the writable scratch;
+    the server's own folders as its own."""
     root: str = view["root"]
     mount("tmpfs", root, MS_NOSUID | MS_NODEV, "tmpfs", "mode=755")
 
@@ -159,17 +237,11 @@ def enter_view(view: dict[str, Any], scratch: str) -> None:
     for path, target in view["links"].items():
         os.symlink(target, place(path))
     for path in view["binds"]:
-        if os.path.isdir(path):
-            os.makedirs(place(path), exist_ok=True)
-        else:
-            os.makedirs(os.path.dirname(place(path)), exist_ok=True)
-            open(place(path), "a").close()
+        os.makedirs(place(path), exist_ok=True)
         mount(path, place(path), MS_BIND | MS_REC)
-    for path in view["masks"]:  # what other users may not read: nothing there
-        if os.path.isdir(place(path)):
-            mount("tmpfs", place(path), MS_NOSUID | MS_NODEV, "tmpfs", "mode=700,size=4k")
-        else:
-            mount("/dev/null", place(path), MS_BIND)
+    for path in view["own"]:  # last: over a folder of the rest that holds it
+        os.makedirs(place(path), exist_ok=True)
+        bind_own(path, place(path), idmaps[path])
     os.makedirs(place("/dev"))
     mount("tmpfs", place("/dev"), MS_NOSUID, "tmpfs", "mode=755")
     for name in DEVICES:
@@ -211,14 +283,6 @@ def mount(
 
 
 def read_only(top: str) -> None:
-    class MountAttr(ctypes.Structure):
-        _fields_ = [
-            ("set", ctypes.c_uint64),
-            ("clr", ctypes.c_uint64),
-            ("propagation", ctypes.c_uint64),
-            ("userns_fd", ctypes.c_uint64),
-        ]
-
     attr = MountAttr(MOUNT_ATTR_RDONLY, 0, 0, 0)
     done = libc().syscall(
         SYS_MOUNT_SETATTR,
@@ -360,19 +424,24 @@ def exec_server(config: dict[str, Any], argv: list[str], out_w: int, err_w: int)
             resource.setrlimit(res, (value, value))
         os.chdir(config["cwd"])
         if config["isolate"]:
-            drop_capabilities()
+            drop_privileges(config["uid"])
         os.execvpe(argv[0], argv, config["env"])
     except OSError as exc:
         os.write(2, f"echo-conformance: cannot start {argv[0]}: {exc.strerror}\n".encode())
     os._exit(127)
 
 
-def drop_capabilities() -> None:
-    """Root without root's powers: no capability now, none regained by exec, no setuid gain."""
+def drop_privileges(uid: int) -> None:
+    """Become the sandbox uid (and gid), with no supplementary group and no capability now, none
+    regained by exec, no setuid gain."""
     for cap in range(64):
         if libc().prctl(PR_CAPBSET_DROP, cap) < 0 and ctypes.get_errno() == errno.EINVAL:
             break
+    # Capabilities kept across the change of uid below (no_setuid_fixup), then dropped for good.
     check(libc().prctl(PR_SET_SECUREBITS, SECURE_ALL_BITS_LOCKED), "prctl(SECUREBITS)")
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
     check(libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
     header = struct.pack("Ii", LINUX_CAPABILITY_VERSION_3, 0)
     data = bytes(24)  # effective, permitted, inheritable: all empty, twice (64 bits)

@@ -6,16 +6,15 @@ bound read-only at their own places, a private writable /tmp (also its HOME and 
 system's programs and libraries, the interpreter or program the command starts (its prefix, also
 where that lies under a folder the server could not otherwise reach, as a pyenv under /root),
 the server's own folder, and the files its command names.  Nothing else: no home folder, no other
-submission, no grades or reports, and nothing of /etc that other users may not read.
+submission, no grades or reports.  And the server runs as a uid that owns nothing on the host
+(locks.claim_uid): of what it sees, it reads what every user may, and its own folders.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import stat
 import sys
-from functools import cache
 from pathlib import Path
 
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
@@ -29,19 +28,35 @@ def system_links() -> dict[str, str]:
     return {p: os.readlink(p) for p in SYSTEM if os.path.islink(p)}
 
 
+def own_paths(argv: list[str], cwd: Path) -> list[str]:
+    """The server's own folders: where it runs, and where the files its command names lie.  They
+    are seen as its own (an idmapped mount: their owner's files as the sandbox uid's), read-only;
+    so a server reads its own files whatever their mode, and nobody else's."""
+    wanted = [str(cwd)]
+    for arg in argv:
+        if os.sep in arg and os.path.exists(path := os.path.join(cwd, arg)):
+            folder = path if os.path.isdir(path) else os.path.dirname(path)
+            if arg is argv[0] and os.path.basename(folder) in PREFIX_DIRS:
+                continue  # an installed program (a venv's python): not the server's own
+            wanted.append(folder)
+    return _outermost(wanted)
+
+
 def view_paths(argv: list[str], cwd: Path, search_path: str) -> list[str]:
-    """The folders and files to bind read-only: each once, parents before what they hold."""
+    """The rest of the view, read-only: the system's folders, and the prefixes of the program
+    and of the interpreter of `{python}`; each once, parents before what they hold."""
     wanted = [p for p in SYSTEM if os.path.exists(p)]
-    wanted.append(str(cwd))
     program = argv[0] if os.sep in argv[0] else shutil.which(argv[0], path=search_path)
     if program is not None:
         program = os.path.join(cwd, program)
         wanted += [_prefix(program), _prefix(os.path.realpath(program))]
     # The interpreter of `{python}`: this one, its venv and its base installation.
     wanted += [sys.prefix, sys.base_prefix, _prefix(os.path.realpath(sys.executable))]
-    for arg in argv[1:]:
-        if os.sep in arg and os.path.exists(path := os.path.join(cwd, arg)):
-            wanted.append(path if os.path.isdir(path) else os.path.dirname(path))
+    return _outermost(wanted)
+
+
+def _outermost(wanted: list[str]) -> list[str]:
+    """Each path once, by its real name, and none that another of them holds already."""
     chosen: list[str] = []
     for path in sorted({os.path.realpath(p) for p in wanted}, key=lambda p: (p.count("/"), p)):
         if not any(path == c or path.startswith(c.rstrip("/") + "/") for c in chosen):
@@ -52,24 +67,3 @@ def view_paths(argv: list[str], cwd: Path, search_path: str) -> list[str]:
 def _prefix(program: str) -> str:
     folder = os.path.dirname(program)
     return os.path.dirname(folder) if os.path.basename(folder) in PREFIX_DIRS else folder
-
-
-@cache
-def etc_secrets() -> tuple[str, ...]:
-    """What of /etc other users may not read (shadow, private keys): hidden in the view, for
-    the server's uid 0 could read it (dropping capabilities is not dropping identity)."""
-    hidden = []
-    for folder, dirs, files in os.walk("/etc"):
-        for name in [*dirs, *files]:
-            path = os.path.join(folder, name)
-            try:
-                mode = os.lstat(path).st_mode
-            except OSError:
-                continue
-            if stat.S_ISLNK(mode):
-                continue
-            if not mode & stat.S_IROTH or (stat.S_ISDIR(mode) and not mode & stat.S_IXOTH):
-                hidden.append(path)
-                if name in dirs:
-                    dirs.remove(name)  # hidden whole
-    return tuple(hidden)

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance import portlock
+from conformance import locks
 from conformance.launcher import Server, Target, pick_port, port_is_free
+from conformance.locks import SANDBOX_UIDS, PortLock
 from conformance.outcome import NonConformance, UsageError
-from conformance.portlock import PortLock
 from conformance.sandbox import ENV
 
 LISTEN = """
@@ -187,6 +187,59 @@ def test_isolated_server_cannot_write_outside_its_scratch_folder(tmp_path, spec,
     assert out[1].startswith("wrote")
 
 
+def said_by(server: Server, lines: int) -> list[str]:
+    """The first lines the server printed, waited for."""
+    deadline = time.monotonic() + 10
+    while len(out := server.out_path.read_text().splitlines()) < lines:
+        assert time.monotonic() < deadline, out
+        time.sleep(0.01)
+    return out
+
+
+def test_isolated_server_runs_as_a_uid_that_owns_nothing_but_its_own_folder(
+    tmp_path, spec, isolation
+):
+    if isolation != "isolated":
+        pytest.skip("without namespaces, the server runs as its user")
+    (tmp_path / "mine.txt").write_text("its own\n")
+    (tmp_path / "mine.txt").chmod(0o600)
+    assert tmp_path.stat().st_mode & 0o077 == 0  # a folder only root may enter (pytest's)
+    extra = (
+        "print(os.getuid(), os.getgid(), os.getgroups(), flush=True)\n"
+        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('CapEff')][0])\n"
+        "print(open('mine.txt').read().strip(), flush=True)\n"
+        "try:\n    open('/etc/shadow').read(); print('read shadow', flush=True)\n"
+        "except OSError as exc:\n    print(exc.strerror, flush=True)\n"
+    )
+    with Server(target(tmp_path, LISTEN.format(extra=extra)), spec) as server:
+        server.start()
+        uid, caps, own, shadow = said_by(server, 4)
+    assert server.uid in SANDBOX_UIDS
+    assert uid == f"{server.uid} {server.uid} []"
+    assert caps == "0000000000000000"
+    assert own == "its own"  # its folder's files are its own, whatever their mode
+    assert shadow == "Permission denied"
+
+
+def test_a_server_whose_interpreter_others_cannot_read_is_checked(tmp_path, spec, isolation):
+    """A teacher's venv in a folder only its owner may enter: the view shows it to the server."""
+    if isolation != "isolated":
+        pytest.skip("without namespaces, the server runs as its user: it reads what they may")
+    hidden = tmp_path / "private"
+    hidden.mkdir(mode=0o700)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--copies", "--without-pip", str(hidden / "venv")],
+        check=True,
+    )
+    python = hidden / "venv" / "bin" / "python"
+    (tmp_path / "server.py").write_text(LISTEN.format(extra="print('up', flush=True)"))
+    argv = (str(python), str(tmp_path / "server.py"), "{port}", "{host}")
+    with Server(Target("t", argv, cwd=tmp_path), spec) as server:
+        server.start()
+        assert said_by(server, 1) == ["up"]
+        assert server.uid is not None and server.alive()
+
+
 def test_output_flood_is_capped_and_the_server_keeps_running(tmp_path, spec, isolation):
     extra = (
         "for _ in range(20000):\n    print('x' * 1000)\n"
@@ -262,11 +315,11 @@ def test_accept_queue_is_read_from_sock_diag_and_from_proc_alike(tmp_path, spec,
 # -- the port lock: one fixed-port server at a time without namespaces, across users ----------
 
 NOBODY = ("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups")
-PACKAGE_ROOT = str(Path(portlock.__file__).resolve().parent.parent)
+PACKAGE_ROOT = str(Path(locks.__file__).resolve().parent.parent)
 HOLDER = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from conformance.portlock import PortLock
+from conformance.locks import PortLock
 lock = PortLock(int(sys.argv[2]))
 print("held" if lock.acquire(timeout=float(sys.argv[3])) else "not held", flush=True)
 sys.stdin.read()  # until the test closes stdin, or kills it
@@ -274,7 +327,7 @@ sys.stdin.read()  # until the test closes stdin, or kills it
 
 
 def nobody_python() -> list[str]:
-    """A command that runs Python as user nobody with conformance.portlock importable, or skip:
+    """A command that runs Python as user nobody with conformance.locks importable, or skip:
     it takes root to become another user, and an interpreter nobody may run."""
     if os.geteuid() != 0:
         pytest.skip("only root can run a process as another user (nobody)")
@@ -288,7 +341,7 @@ def nobody_python() -> list[str]:
             *NOBODY,
             python,
             "-c",
-            "import sys; sys.path.insert(0, sys.argv[1]); import conformance.portlock",
+            "import sys; sys.path.insert(0, sys.argv[1]); import conformance.locks",
             PACKAGE_ROOT,
         ]
         done = subprocess.run(probe, capture_output=True, text=True, timeout=30)

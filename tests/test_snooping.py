@@ -81,6 +81,7 @@ def test_a_snooping_submission_gets_nothing_into_any_report(tmp_path: Path, secr
     report = (out / "mallory" / "report.txt").read_text()
     for path in (root_only, alice, out / "previous.csv"):
         assert f"snoop read {path}: refused: No such file or directory" in report
+    assert "snoop read /etc/shadow: refused: Permission denied" in report
     assert "snoop list /home: refused: No such file or directory" in report
     assert f"snoop write {root / 'mallory' / 'defaced.txt'}: refused: Read-only" in report
     assert "snoop write /tmp/mine.txt: wrote it" in report  # its scratch is its own

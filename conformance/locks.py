@@ -1,10 +1,11 @@
-"""One fixed-port server at a time on this machine, whichever process, whichever user runs it.
+"""Locks on names, machine-wide, whichever process, whichever user holds them: one fixed-port
+server at a time without namespaces, and a sandbox uid of its own for each isolated server.
 
 Without namespaces, two servers that both bind 8080 cannot be checked at once: the launcher holds
 a lock per fixed port while its server is ours (xdist workers, a grading run and a student's own
 check, root and not, all wait for each other).
 
-On Linux the lock is an abstract-namespace Unix socket bound to "\\0echo-conformance-port-N": one
+A lock is an abstract-namespace Unix socket bound to "\\0echo-conformance-port-N" (say): one
 binding per name in a network namespace, for every user alike, gone when its holder closes it or
 dies (the kernel releases it), and nothing on disk, so no stale file that another user owns can
 get in the way.  Its scope is the network namespace, which is exactly the scope of the port.
@@ -15,6 +16,7 @@ another user.
 from __future__ import annotations
 
 import errno
+import random
 import socket
 import time
 from types import TracebackType
@@ -24,12 +26,12 @@ from conformance.outcome import RunnerError
 RETRY = 0.05  # seconds between attempts while another holder has the port
 
 
-class PortLock:
-    """A port's lock: `acquire()` waits for it; `release()`, or its holder's end, frees it."""
+class NameLock:
+    """A lock on a name, machine-wide: `acquire()` waits for it; `release()`, or its holder's
+    end, frees it."""
 
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.name = f"echo-conformance-port-{port}"
+    def __init__(self, name: str) -> None:
+        self.name = name
         self._held: socket.socket | None = None  # the bound socket
 
     @property
@@ -57,7 +59,7 @@ class PortLock:
         if held is not None:
             held.close()
 
-    def __enter__(self) -> PortLock:
+    def __enter__(self) -> NameLock:
         self.acquire()
         return self
 
@@ -65,6 +67,31 @@ class PortLock:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.release()
+
+
+class PortLock(NameLock):
+    """A port's lock: one fixed-port server at a time, without namespaces."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(f"echo-conformance-port-{port}")
+        self.port = port
+
+
+# A uid of its own for each isolated server, from a range no account of a usual system has (the
+# subordinate ranges of containers start at 100000 and stay far below): owning no file of the
+# host, it reads only what every user may, and its processes count against no one else's limits.
+SANDBOX_UIDS = range(2_000_000_000, 2_000_065_536)
+
+
+def claim_uid() -> tuple[int, NameLock]:
+    """A sandbox uid no other server of this machine uses now, and the lock that keeps it so."""
+    start = random.randrange(len(SANDBOX_UIDS))  # runs at once rarely meet on the same slots
+    for step in range(len(SANDBOX_UIDS)):
+        uid = SANDBOX_UIDS[(start + step) % len(SANDBOX_UIDS)]
+        lock = NameLock(f"echo-conformance-uid-{uid}")
+        if lock.try_acquire():
+            return uid, lock
+    raise RunnerError(f"every sandbox uid ({len(SANDBOX_UIDS)}) is in use")
 
 
 def _abstract_lock(name: str) -> socket.socket | None:
