@@ -241,7 +241,13 @@ def enter_view(view: dict[str, Any], scratch: str, idmaps: dict[str, int]) -> No
         mount(path, place(path), MS_BIND | MS_REC)
     for path in view["own"]:  # last: over a folder of the rest that holds it
         os.makedirs(place(path), exist_ok=True)
-        bind_own(path, place(path), idmaps[path])
+        try:
+            bind_own(path, place(path), idmaps[path])
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, errno.ENOSYS):
+                raise
+            # A file system without idmapped mounts: the server reads what every user may.
+            mount(path, place(path), MS_BIND | MS_REC)
     os.makedirs(place("/dev"))
     mount("tmpfs", place("/dev"), MS_NOSUID, "tmpfs", "mode=755")
     for name in DEVICES:
