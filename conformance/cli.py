@@ -56,6 +56,7 @@ from conformance.runner import Options, Result
 from conformance.sandbox import FALLBACK_NOTE, isolation
 from conformance.settings import find_settings
 from conformance.spec import DEFAULT_SPEC, Spec, SpecError, load_spec
+from conformance.view import shared_folders
 
 EXIT_OK, EXIT_NONCONFORMANT, EXIT_USAGE = 0, 1, 2
 
@@ -121,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, metavar="S", help="reply timeout in seconds (default: the spec's)"
     )
     check.add_argument("--seed", type=int, help="vary the generated cases (default: fixed)")
+    add_share_option(check)
     add_report_options(check)
     check.add_argument(
         "-n",
@@ -167,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument(
         "-q", "--quiet", action="store_true", help="no progress lines: only the summary"
     )
+    add_share_option(grade)
     add_report_options(grade, json=False)
     grade.add_argument(
         "--format",
@@ -191,6 +194,17 @@ def build_parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="list registered implementations and specs")
     lst.add_argument("--spec", default=None, help="only implementations of this spec")
     return parser
+
+
+def add_share_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--share",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder every server also sees, read-only, in its sandbox: a course's shared "
+        "files (repeatable; named in the reports)",
+    )
 
 
 def add_report_options(parser: argparse.ArgumentParser, json: bool = True) -> None:
@@ -243,6 +257,7 @@ def dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, command:
     if args.subcommand in ("check", "grade", "selftest"):
         get_profile(args.profile)  # a wrong one ($ECHO_CONFORMANCE_PROFILE too) stops us here
     check_outputs(args)
+    args.share = list(shared_folders(getattr(args, "share", [])))
     if command and args.subcommand != "check":
         raise UsageError(f"{args.subcommand} takes no server command after --")
     if args.subcommand == "list":
@@ -367,6 +382,8 @@ def common_args(args: argparse.Namespace, tests: int) -> list[str]:
     out = ["-p", "xdist.plugin"]  # named: plugins are not looked up (see run_pytest)
     for rid in args.only:
         out += ["--echo-only", rid]
+    for folder in getattr(args, "share", []):
+        out += ["--echo-share", folder]
     if args.profile:
         out += ["--echo-profile", args.profile]
     if args.seed is not None:
@@ -581,7 +598,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.submissions}: no submission folders in it")
     say_isolation()
     workers = args.workers or os.cpu_count() or 1
-    options = Options(profile=get_profile(args.profile), seed=args.seed)
+    options = Options(profile=get_profile(args.profile), seed=args.seed, shared=tuple(args.share))
     # A line per graded submission on stderr (stdout has the summary table), a terminal or not:
     # a class graded into a CI log shows it as it goes.  On a terminal, a status line too.
     progress = None if args.quiet else GradeProgress(len(subs), sys.stderr, sys.stderr.isatty())
@@ -594,7 +611,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
         if progress:
             collector.on_running = progress.running
             progress.phase("starting the checks")
-        rest = argparse.Namespace(only=ids, profile=args.profile, seed=args.seed, workers=workers)
+        rest = argparse.Namespace(
+            only=ids, profile=args.profile, seed=args.seed, workers=workers, share=args.share
+        )
         try:
             run_listed(rest, spec, impls, collector)
         finally:
@@ -700,6 +719,8 @@ def replay_template(args: argparse.Namespace, spec: Spec, impl: Implementation) 
     words = ["echo-conformance", "check", "--only", "{id}"]
     if spec.path.resolve() != DEFAULT_SPEC.resolve():
         words += ["--spec", str(spec.path)]
+    for folder in args.share:
+        words += ["--share", folder]
     for flag, value in (
         ("--seed", args.seed),
         ("--timeout", args.timeout),
@@ -735,6 +756,7 @@ def build_reports(
             [],
             duration_s=elapsed,
             replay=replay_template(args, spec, impl),
+            shared=tuple(args.share),
         )
         for req in spec.requirements:
             if args.only and req.id not in args.only:

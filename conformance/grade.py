@@ -149,7 +149,7 @@ def grade(
         """Every result of a submission is in: tell."""
         if name not in reported:
             reported.add(name)
-            report = _report(spec, by_name[name], firsts.get(name), results)
+            report = _report(spec, by_name[name], firsts.get(name), results, options.shared)
             progress(_progress_line(report))
 
     def on_result(key: tuple[str, str], result: Result) -> None:
@@ -181,7 +181,7 @@ def grade(
                 run_rest(spec, listening, rest_ids, on_result)
     reports = []
     for sub in subs:
-        report = _report(spec, sub, firsts.get(sub.name), results)
+        report = _report(spec, sub, firsts.get(sub.name), results, options.shared)
         report.duration_s = time.monotonic() - started
         reports.append(report)
         finish(sub.name)  # one whose checks could not run
@@ -193,11 +193,13 @@ def _report(
     sub: Submission,
     first: Result | None,
     results: dict[tuple[str, str], Result],
+    shared: tuple[str, ...] = (),
 ) -> Report:
     target = sub.impl.target if sub.impl else Target(sub.name, ("(nothing to run)",))
     command = target.display(target.fixed_port) if sub.impl else "(nothing to run)"
     impl = sub.impl or Implementation(sub.name, f"submission {sub.name}", target)
-    report = Report(spec, impl, command, replay=replay_template(spec, sub))
+    replay = replay_template(spec, sub, shared)
+    report = Report(spec, impl, command, replay=replay, shared=shared)
     for req in spec.requirements:
         result = first if req.id == spec.requirements[0].id else results.get((sub.name, req.id))
         outcome, summary, evidence, took = "fail", "", "", 0.0
@@ -227,7 +229,7 @@ def _report(
     return report
 
 
-def replay_template(spec: Spec, sub: Submission) -> str:
+def replay_template(spec: Spec, sub: Submission, shared: tuple[str, ...] = ()) -> str:
     """One command a student runs in their own folder to see a failure again."""
     if sub.impl is None:
         return ""
@@ -237,6 +239,8 @@ def replay_template(spec: Spec, sub: Submission) -> str:
         words += ["--spec", str(spec.path)]
     if target.fixed_port is not None:
         words += ["--fixed-port", str(target.fixed_port)]
+    for folder in shared:
+        words += ["--share", folder]
     argv = [a.replace(str(sub.folder) + "/", "").replace(str(sub.folder), ".") for a in target.argv]
     command = " ".join(a if "{" in a else shlex.quote(a) for a in argv).replace(
         sys.executable, "python3"

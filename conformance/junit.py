@@ -53,6 +53,7 @@ def _suite(report: Report) -> ET.Element:
         ("verdict", report.verdict),
         ("score", f"{report.score}/{sum(e.points for e in report.entries)}"),
         ("requirements checked", f"{len(report.entries)} of {len(spec.requirements)}"),
+        *((("shared read-only", ", ".join(report.shared)),) if report.shared else ()),
         *((f"echo-conformance {k}", v) for k, v in suite_info(spec).items() if k != "name"),
     ):
         ET.SubElement(props, "property", name=key, value=_xml_text(value))

@@ -135,6 +135,7 @@ class Server:
     _port_lock: PortLock | None = None  # held while a fixed-port server is ours (no isolation)
     _uid_lock: NameLock | None = None  # held while the sandbox uid is this server's (isolation)
     uid: int | None = None  # the uid an isolated server runs as
+    shared: tuple[str, ...] = ()  # folders it also sees, read-only: a course's shared files
     _cgroups: Cgroups | None = None
     _listeners: Listeners | None = None
     # At most this many connections wait in its accept queue: the last reading plus the client
@@ -229,7 +230,7 @@ class Server:
             "uid": self.uid,
             "view": {
                 "root": str(view),
-                "binds": view_paths(argv, cwd, search) if self.isolated else [],
+                "binds": view_paths(argv, cwd, search, self.shared) if self.isolated else [],
                 "own": own_paths(argv, cwd) if self.isolated else [],
                 "links": system_links(),
             },

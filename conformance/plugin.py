@@ -28,6 +28,7 @@ from conformance.profiles import PROFILES, get_profile
 from conformance.runner import Options, check_requirement
 from conformance.sandbox import FALLBACK_NOTE, isolation
 from conformance.spec import DEFAULT_SPEC, Requirement, Spec, SpecError, load_spec
+from conformance.view import shared_folders
 
 RESULT_KEY = "echo-conformance"  # user_properties key of an item's result (crosses xdist)
 
@@ -81,6 +82,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="ID",
         help="treat this SHOULD requirement as required (repeatable)",
     )
+    group.addoption(
+        "--echo-share",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a folder the server also sees, read-only, in its sandbox (a course's shared "
+        "files; repeatable)",
+    )
     group.addoption("--echo-profile", choices=sorted(PROFILES), help="Hypothesis profile")
     group.addoption(
         "--echo-seed", type=int, help="vary the generated cases (default: derandomized)"
@@ -100,6 +109,7 @@ class Config:
             profile=get_profile(opt("--echo-profile")),
             seed=opt("--echo-seed"),
             reply_timeout=opt("--echo-reply-timeout"),
+            shared=shared_folders(opt("--echo-share")),
         )
         self.required = set(opt("--echo-require"))
         self.only = set(opt("--echo-only"))

@@ -49,6 +49,7 @@ class Report:
     entries: list[Entry] = field(default_factory=list)
     duration_s: float = 0.0
     replay: str = ""  # a command that checks one requirement again: `{id}` marks where
+    shared: tuple[str, ...] = ()  # folders the server also saw, read-only (--share)
 
     def replay_command(self, rid: str) -> str:
         return self.replay.replace("{id}", rid)
@@ -88,6 +89,7 @@ class Report:
             },
             "implementation": {"name": self.impl.name, "command": self.command},
             "suite": suite_info(self.spec),
+            **({"shared": list(self.shared)} if self.shared else {}),
             "verdict": self.verdict,
             "requirements_checked": len(self.entries),
             "requirements_in_spec": len(self.spec.requirements),
@@ -194,9 +196,11 @@ def render_report(report: Report, details: bool = True, table: bool = True) -> s
 def render_head(report: Report) -> list[str]:
     """What the report is about: the server and the spec, then a blank line."""
     spec = report.spec
+    shared = [f"shared with it, read-only: {', '.join(report.shared)}"] if report.shared else []
     return [
         f"{report.impl.name}: {report.command}",
         f"spec: {spec.name} {spec.version} ({spec.path.name})",
+        *shared,
         "",
     ]
 

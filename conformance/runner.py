@@ -23,6 +23,7 @@ class Options:
     profile: Profile = dataclasses.field(default_factory=get_profile)
     seed: int | None = None
     reply_timeout: float | None = None  # overrides the spec's timeouts.reply
+    shared: tuple[str, ...] = ()  # folders an isolated server also sees, read-only (--share)
 
 
 def with_options(spec: Spec, options: Options) -> Spec:
@@ -42,7 +43,7 @@ def check_requirement(
     from conformance.launcher import Server
 
     spec = with_options(spec, options)
-    with Server(impl.target, spec) as server:
+    with Server(impl.target, spec, shared=options.shared) as server:
         server.start()
         ctx = Context(spec, requirement, server, options.profile, options.seed)
         CHECKS[requirement.check](ctx)

@@ -17,6 +17,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from conformance.outcome import UsageError
+
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
 PREFIX_DIRS = ("bin", "sbin", "shims")  # a program in PREFIX/bin needs PREFIX (its lib, its stdlib)
 
@@ -42,10 +44,13 @@ def own_paths(argv: list[str], cwd: Path) -> list[str]:
     return _outermost(wanted)
 
 
-def view_paths(argv: list[str], cwd: Path, search_path: str) -> list[str]:
-    """The rest of the view, read-only: the system's folders, and the prefixes of the program
-    and of the interpreter of `{python}`; each once, parents before what they hold."""
-    wanted = [p for p in SYSTEM if os.path.exists(p)]
+def view_paths(
+    argv: list[str], cwd: Path, search_path: str, shared: tuple[str, ...] = ()
+) -> list[str]:
+    """The rest of the view, read-only: the system's folders, the prefixes of the program and of
+    the interpreter of `{python}`, and what the user shares (--share); each once, parents before
+    what they hold."""
+    wanted = [p for p in SYSTEM if os.path.exists(p)] + list(shared)
     program = argv[0] if os.sep in argv[0] else shutil.which(argv[0], path=search_path)
     if program is not None:
         program = os.path.join(cwd, program)
@@ -53,6 +58,14 @@ def view_paths(argv: list[str], cwd: Path, search_path: str) -> list[str]:
     # The interpreter of `{python}`: this one, its venv and its base installation.
     wanted += [sys.prefix, sys.base_prefix, _prefix(os.path.realpath(sys.executable))]
     return _outermost(wanted)
+
+
+def shared_folders(given: list[str]) -> tuple[str, ...]:
+    """--share: folders that exist, by their real names (the view holds them so)."""
+    for path in given:
+        if not os.path.isdir(path):
+            raise UsageError(f"--share {path}: no such folder")
+    return tuple(os.path.realpath(p) for p in given)
 
 
 def _outermost(wanted: list[str]) -> list[str]:

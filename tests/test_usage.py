@@ -16,6 +16,7 @@ import pytest
 
 from conformance import __version__
 from conformance.report import SCHEMA
+from conformance.sandbox import isolation as isolation_available
 from tests.helpers import ROOT, SERVERS
 from tests.test_cli import CLI, OK, one_line_error, run
 
@@ -148,3 +149,42 @@ def test_the_command_line_overrides_settings(tmp_path: Path) -> None:
     plain = [sys.executable, str(ROOT / "impls/plain-echo/server.py"), "{port}", "{host}"]
     proc = run("check", *QUICK, "--only", "listen", "--", *plain, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_share_shows_a_course_s_folder_to_the_server_and_says_so(tmp_path: Path) -> None:
+    available, why = isolation_available()
+    if not available:
+        pytest.skip(f"without isolation a server sees all its user may: {why}")
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "words.txt").write_text("shared words\n")
+    student = tmp_path / "student"
+    student.mkdir()
+    shutil.copy(ROOT / "impls/select/server.py", student / "echo.py")
+    # Listens only when it can read the course's file.
+    (student / "server.py").write_text(
+        f"import runpy, sys\nopen({str(course / 'words.txt')!r}).read()\n"
+        "runpy.run_path('echo.py', run_name='__main__')\n"
+    )
+    command = ("--", "python3", "server.py", "{port}")
+    alone = run("check", *QUICK, "--only", "listen", *command, cwd=student)
+    assert alone.returncode == 1, alone.stdout + alone.stderr
+    assert "No such file or directory" in alone.stdout  # its stderr tail, in the report
+    report = tmp_path / "r.json"
+    shared = run(
+        "check",
+        *QUICK,
+        "--only",
+        "listen",
+        "--share",
+        str(course),
+        "--json",
+        str(report),
+        *command,
+        cwd=student,
+    )
+    assert shared.returncode == 0, shared.stdout + shared.stderr
+    assert f"shared with it, read-only: {course}" in shared.stdout
+    assert json.loads(report.read_text())["shared"] == [str(course)]
+    missing = run("check", "--share", str(tmp_path / "nope"), *command, cwd=student)
+    assert "--share" in one_line_error(missing) and "no such folder" in missing.stderr
