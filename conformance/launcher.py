@@ -200,6 +200,20 @@ class Server:
             self.uid, self._uid_lock = claim_uid()
         return self.uid
 
+    def _view(self, argv: list[str], cwd: Path, search: str, scratch: Path) -> dict[str, object]:
+        """What the supervisor builds the server's view from (view.py), its scratch made the
+        sandbox uid's."""
+        root = self.workdir / "view"
+        root.mkdir(exist_ok=True)
+        uid = self._sandbox_uid()
+        os.chown(scratch, uid, uid)
+        return {
+            "root": str(root),
+            "binds": view_paths(argv, cwd, search, self.shared),
+            "own": own_paths(argv, cwd),
+            "links": system_links(),
+        }
+
     def _bind_conflict(self, offset: int) -> bool:
         """Did the process, since `offset` in its stderr, say that its address was in use?"""
         with open(self.err_path, "rb") as err:
@@ -216,24 +230,17 @@ class Server:
         if self._cgroups is None and self.isolated:
             self._cgroups = Cgroups(limits.processes, limits.memory_mib)
         status_r, status_w = os.pipe()
-        view = self.workdir / "view"
-        view.mkdir(exist_ok=True)
         cwd = self.target.cwd or Path.cwd()
+        search = os.environ.get("PATH", "/usr/bin:/bin")
+        view = None
         if self.isolated:  # the view holds folders at their real places, not through links
             cwd = cwd.resolve()
-            uid = self._sandbox_uid()
-            os.chown(scratch, uid, uid)
+            view = self._view(argv, cwd, search, scratch)
         home = "/tmp" if self.isolated else str(scratch)  # the view's /tmp is the scratch
-        search = os.environ.get("PATH", "/usr/bin:/bin")
         config = {
             "isolate": self.isolated,
             "uid": self.uid,
-            "view": {
-                "root": str(view),
-                "binds": view_paths(argv, cwd, search, self.shared) if self.isolated else [],
-                "own": own_paths(argv, cwd) if self.isolated else [],
-                "links": system_links(),
-            },
+            "view": view,
             "status_fd": status_w,
             "cwd": str(cwd),
             "scratch": str(scratch),

@@ -248,19 +248,7 @@ def enter_view(view: dict[str, Any], scratch: str, idmaps: dict[str, int]) -> No
                 raise
             # A file system without idmapped mounts: the server reads what every user may.
             mount(path, place(path), MS_BIND | MS_REC)
-    os.makedirs(place("/dev"))
-    mount("tmpfs", place("/dev"), MS_NOSUID, "tmpfs", "mode=755")
-    for name in DEVICES:
-        open(place(f"/dev/{name}"), "a").close()
-        mount(f"/dev/{name}", place(f"/dev/{name}"), MS_BIND)
-    for name, target in (
-        ("fd", "/proc/self/fd"),
-        ("stdin", "/proc/self/fd/0"),
-        ("stdout", "/proc/self/fd/1"),
-        ("stderr", "/proc/self/fd/2"),
-    ):
-        os.symlink(target, place(f"/dev/{name}"))
-    os.mkdir(place("/dev/shm"))
+    make_dev(place("/dev"))
     os.mkdir(place("/proc"))
     os.mkdir(place("/.old"))
     read_only(root)  # all of it, but for what is mounted next: the writable places
@@ -271,6 +259,19 @@ def enter_view(view: dict[str, Any], scratch: str, idmaps: dict[str, int]) -> No
     check(libc().syscall(number, root.encode(), place("/.old").encode()), "pivot_root")
     os.chdir("/")
     check(libc().umount2(b"/.old", MNT_DETACH), "umount /.old")
+
+
+def make_dev(dev: str) -> None:
+    """A /dev with the few devices programs open, the links to the descriptors, and a mount
+    point for /dev/shm."""
+    os.makedirs(dev)
+    mount("tmpfs", dev, MS_NOSUID, "tmpfs", "mode=755")
+    for name in DEVICES:
+        open(f"{dev}/{name}", "a").close()
+        mount(f"/dev/{name}", f"{dev}/{name}", MS_BIND)
+    for name, fd in (("fd", ""), ("stdin", "/0"), ("stdout", "/1"), ("stderr", "/2")):
+        os.symlink(f"/proc/self/fd{fd}", f"{dev}/{name}")
+    os.mkdir(f"{dev}/shm")
 
 
 def mount_proc() -> None:
