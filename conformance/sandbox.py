@@ -64,8 +64,9 @@ def _namespaces_allowed() -> tuple[bool, str]:
 
 
 FALLBACK_NOTE = (
-    "servers run without isolation ({why}): fixed-port servers are checked one at a time, and "
-    "processes a server detaches from its group may outlive it"
+    "servers run without isolation ({why}): as your user, they see what you see of the file "
+    "system and share this machine's network (fixed-port servers are checked one at a time), "
+    "and processes a server detaches from its group may outlive it"
 )
 
 
