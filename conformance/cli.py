@@ -59,6 +59,7 @@ from conformance.spec import DEFAULT_SPEC, Spec, SpecError, load_spec
 from conformance.view import shared_folders
 
 EXIT_OK, EXIT_NONCONFORMANT, EXIT_USAGE = 0, 1, 2
+REPORT_FLAGS = ("json", "junit", "html")  # the options that name a report file
 
 
 class Parser(argparse.ArgumentParser):
@@ -254,6 +255,8 @@ def dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace, command:
         return EXIT_OK
     if args.subcommand is None:
         parser.error("give a subcommand: check, grade, merge, compare, selftest or list")
+    if args.subcommand in ("check", "grade", "selftest", "compare"):
+        require_linux()  # these start servers: elsewhere, one line before anything starts
     if args.subcommand in ("check", "grade", "selftest"):
         get_profile(args.profile)  # a wrong one ($ECHO_CONFORMANCE_PROFILE too) stops us here
     check_outputs(args)
@@ -426,7 +429,7 @@ def base_args(spec: Spec) -> list[str]:
 def check_outputs(args: argparse.Namespace) -> None:
     """Refuse, before the first check, a report that could not be written: a run is never lost
     at its end to a mistyped path."""
-    for flag in ("json", "junit", "html"):
+    for flag in REPORT_FLAGS:
         path: Path | None = getattr(args, flag, None)
         if path is not None:
             _writable(f"--{flag} {path}", path, folder=False)
@@ -471,7 +474,7 @@ def apply_settings(args: argparse.Namespace, command: list[str]) -> list[str]:
     if args.fixed_port is None:
         args.fixed_port = settings.fixed_port
     # The command runs where its settings are; the paths given here stay where they point.
-    for flag in ("json", "junit", "html"):
+    for flag in REPORT_FLAGS:
         if getattr(args, flag) is not None:
             setattr(args, flag, getattr(args, flag).absolute())
     if args.spec is not None:
@@ -482,7 +485,6 @@ def apply_settings(args: argparse.Namespace, command: list[str]) -> list[str]:
 
 
 def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
-    require_linux()
     command = apply_settings(args, command)
     spec = check_spec(args)
     for rid in args.require + args.only:
@@ -587,7 +589,6 @@ def write_reports(
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    require_linux()
     spec = load_spec(args.spec)
     if args.workers is not None and args.workers < 1:
         raise UsageError("-n must be >= 1")
@@ -661,7 +662,6 @@ def run_listed(
 
 
 def cmd_selftest(args: argparse.Namespace) -> int:
-    require_linux()
     spec = load_spec(DEFAULT_SPEC)
     specimens = load_catalog()
     unknown = set(args.server) - {s.name for s in specimens}

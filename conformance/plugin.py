@@ -165,8 +165,8 @@ def _collects(config: pytest.Config, spec: Path) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     spec = Path(config.getoption("--echo-spec")).resolve()
-    named = _named(config)
-    if not (named or _collects(config, spec)):
+    named, collected = _named(config), _collects(config, spec)
+    if not (named or collected):
         return  # not asked for: this is someone else's test run
     try:
         require_linux()
@@ -178,7 +178,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if named and config.args_source != pytest.Config.ArgsSource.ARGS:
         # No paths given (a student's folder): check the server, not the folder's other tests.
         config.args[:] = [str(spec)]
-    elif named and not _collects(config, spec):
+    elif named and not collected:
         config.args.append(str(spec))
 
 

@@ -217,8 +217,7 @@ def requirement_line(e: Entry, width: int) -> str:
         note = ("as declared: " if e.outcome == "fail" else "declared to fail: ") + (
             e.expected_reason
         )
-    level = e.level if e.required or e.level == "MUST" else f"{e.level}"
-    return f"  {MARK[e.outcome]:<5} {e.id:<{width}}  {level:<6} {_clip(note)}"
+    return f"  {MARK[e.outcome]:<5} {e.id:<{width}}  {e.level:<6} {_clip(note)}"
 
 
 def explanation(report: Report, e: Entry) -> str:
