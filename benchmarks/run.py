@@ -306,7 +306,7 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
 def harness_server(proc: subprocess.Popen[bytes], port: int, spec: Spec) -> Server:
     """The launcher's view of a server we started ourselves, for Sessions to use."""
     target = Target.from_command("select", [sys.executable, "server.py", "{port}", "{host}"])
-    return Server(target, spec, port=port, proc=proc, isolated=False)
+    return Server(target, spec, port=port, proc=proc, isolated="")
 
 
 def timed(w: Workload, exchange: Callable[[int], None]) -> Rate:

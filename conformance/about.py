@@ -9,13 +9,14 @@ from __future__ import annotations
 import platform
 
 from conformance import __version__
-from conformance.sandbox import isolation
+from conformance.sandbox import MODES, isolation
 from conformance.spec import Spec
 
 
 def isolation_mode() -> str:
-    available, why = isolation()
-    return "namespaces" if available else f"fallback ({why})"
+    """"namespaces" (as root), "user namespaces", or "fallback (why)"."""
+    mode, why = isolation()
+    return MODES[mode] if mode else f"fallback ({why})"
 
 
 def suite_info(spec: Spec | None = None) -> dict[str, str]:

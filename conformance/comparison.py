@@ -52,7 +52,7 @@ class Machine:
             memory_gib=round(memory_kib / (1 << 20), 1),
             python=platform.python_version(),
             kernel=f"{platform.system()} {platform.release()}",
-            isolated=isolation()[0],
+            isolated=bool(isolation()[0]),
         )
 
     def describe(self) -> str:

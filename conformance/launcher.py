@@ -30,14 +30,13 @@ from typing import IO
 from conformance.listeners import Listeners
 from conformance.locks import NameLock, PortLock, claim_uid
 from conformance.outcome import NonConformance, RunnerError, UsageError
-from conformance.sandbox import Cgroups, Netns, isolation
+from conformance.sandbox import SUPERVISOR, Cgroups, Network, isolation
 from conformance.spec import Spec
 from conformance.view import own_paths, system_links, view_paths
 
 POLL = 0.005  # seconds between readiness probes (a refused connect costs microseconds)
 TIME_WAIT = 60.0  # Linux holds a closed connection's port this long (a rare race can leave one)
 TAIL_LINES = 12
-SUPERVISOR = str(Path(__file__).with_name("supervisor.py"))
 
 
 @dataclass(frozen=True)
@@ -127,14 +126,14 @@ class Server:
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None  # the supervisor
     starts: int = 0
-    isolated: bool = field(default_factory=lambda: isolation()[0])
-    netns: Netns | None = None
+    isolated: str = field(default_factory=lambda: isolation()[0])  # "root", "user" or ""
+    network: Network | None = None  # the server's network, isolated
     _init_pid: int | None = None  # the PID 1 of the server's namespaces, as we see it
     _status: IO[str] | None = None  # the supervisor's status pipe
     _said: list[str] = field(default_factory=list)  # what it said on it
     _port_lock: PortLock | None = None  # held while a fixed-port server is ours (no isolation)
-    _uid_lock: NameLock | None = None  # held while the sandbox uid is this server's (isolation)
-    uid: int | None = None  # the uid an isolated server runs as
+    _uid_lock: NameLock | None = None  # held while the sandbox uid is this server's (as root)
+    uid: int | None = None  # the uid a server isolated as root runs as
     shared: tuple[str, ...] = ()  # folders it also sees, read-only: a course's shared files
     _cgroups: Cgroups | None = None
     _listeners: Listeners | None = None
@@ -201,12 +200,13 @@ class Server:
         return self.uid
 
     def _view(self, argv: list[str], cwd: Path, search: str, scratch: Path) -> dict[str, object]:
-        """What the supervisor builds the server's view from (view.py), its scratch made the
-        sandbox uid's."""
+        """What the supervisor builds the server's view from (view.py); as root, its scratch
+        made the sandbox uid's (in a user namespace the server's uid is ours)."""
         root = self.workdir / "view"
         root.mkdir(exist_ok=True)
-        uid = self._sandbox_uid()
-        os.chown(scratch, uid, uid)
+        if self.isolated == "root":
+            uid = self._sandbox_uid()
+            os.chown(scratch, uid, uid)
         return {
             "root": str(root),
             "binds": view_paths(argv, cwd, search, self.shared),
@@ -230,6 +230,7 @@ class Server:
         if self._cgroups is None and self.isolated:
             self._cgroups = Cgroups(limits.processes, limits.memory_mib)
         status_r, status_w = os.pipe()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         cwd = self.target.cwd or Path.cwd()
         search = os.environ.get("PATH", "/usr/bin:/bin")
         view = None
@@ -242,6 +243,7 @@ class Server:
             "uid": self.uid,
             "view": view,
             "status_fd": status_w,
+            "channel_fd": theirs.fileno(),
             "cwd": str(cwd),
             "scratch": str(scratch),
             "stdout": str(self.out_path),
@@ -277,20 +279,25 @@ class Server:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
-                pass_fds=[status_w],
+                pass_fds=[status_w, theirs.fileno()],
                 start_new_session=True,
             )
         finally:
             os.close(status_w)
+            theirs.close()
         os.set_blocking(status_r, False)
         self._status = os.fdopen(status_r)
+        if self.isolated:
+            self.network = Network(ours)
+        else:
+            ours.close()
         self._await_sandbox()
 
     def _await_sandbox(self) -> None:
-        """Wait for the supervisor's "ready"; then reach into the server's network."""
+        """Wait for the supervisor's "ready" (its "init PID" first, isolated)."""
         deadline = time.monotonic() + self.spec.timeouts.startup
         while not any(line.startswith(("ready", "exit", "signal", "error")) for line in self._said):
-            if time.monotonic() > deadline or (self.proc and self.proc.poll() is not None):
+            if time.monotonic() > deadline or not self.alive():
                 self._read_status()
                 break
             time.sleep(0.002)
@@ -299,15 +306,6 @@ class Server:
             if line.startswith("error"):
                 self.stop()
                 raise RunnerError(line.removeprefix("error ").strip())
-            if line.startswith("ready"):
-                words = line.split()
-                if len(words) > 1:
-                    self._init_pid = int(words[1])
-        if self.isolated and self.proc is not None:
-            try:
-                self.netns = Netns(self.proc.pid)
-            except OSError:
-                pass  # it has already ended: the readiness wait says how
 
     def _read_status(self) -> None:
         if self._status is None:
@@ -315,6 +313,8 @@ class Server:
         try:
             while line := self._status.readline():
                 self._said.append(line.strip())
+                if line.startswith("init "):  # the PID 1 of its namespaces, as we see it
+                    self._init_pid = int(line.split()[1])
         except (BlockingIOError, TypeError):
             pass  # TypeError: a non-blocking text read with nothing there (CPython quirk)
 
@@ -336,7 +336,10 @@ class Server:
         return True
 
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        """Is the server running?  Isolated: is its PID 1 (the supervisor outlives it)."""
+        if self.proc is None or self.proc.poll() is not None:
+            return False
+        return self._init_pid is None or _alive(self._init_pid)
 
     def _wait_port_free(self, timeout: float) -> None:
         deadline = time.monotonic() + max(0.0, timeout)
@@ -352,8 +355,7 @@ class Server:
         deadline = time.monotonic() + timeout
         doing = "accepting a connection" if probe else "listening"
         while True:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
+            if not self.alive():
                 raise NonConformance(
                     f"the server {self.exit_status()} before {doing} "
                     f"on {self.target.host}:{self.port}",
@@ -403,10 +405,10 @@ class Server:
         if proc is None:
             return
         pgid = proc.pid  # start_new_session: the leader's pid is the group id
-        if proc.poll() is None:
+        if self.alive():
             _killpg(pgid, signal.SIGTERM)
             deadline = time.monotonic() + self.spec.timeouts.grace
-            while proc.poll() is None and time.monotonic() < deadline:
+            while self.alive() and time.monotonic() < deadline:
                 if self._deaf_to_sigterm():
                     break
                 time.sleep(0.01)
@@ -425,9 +427,9 @@ class Server:
         if self._listeners is not None:
             self._listeners.close()
             self._listeners = None
-        if self.netns is not None:
-            self.netns.close()
-            self.netns = None
+        if self.network is not None:
+            self.network.close()
+            self.network = None
         if self._status is not None:
             self._status.close()
             self._status = None
@@ -458,7 +460,7 @@ class Server:
         return self.workdir / "stderr"
 
     def exit_status(self) -> str:
-        if self.proc is None or self.proc.poll() is None:
+        if self.proc is None or self.alive():
             return "is running"
         self._read_status()
         for line in reversed(self._said):
@@ -468,6 +470,8 @@ class Server:
             if what == "signal":
                 return f"was killed by {_signal_name(int(number))}"
         code = self.proc.returncode
+        if code is None:  # its PID 1 ended without a word (killed): the supervisor outlives it
+            return "ended"
         return f"was killed by {_signal_name(-code)}" if code < 0 else f"ended (status {code})"
 
     def stderr_tail(self, lines: int = TAIL_LINES) -> str:
@@ -508,8 +512,8 @@ class Server:
 
     def _socket_inside(self, family: int, kind: int, proto: int) -> socket.socket:
         """A socket in the server's network namespace, if it has one (else in ours)."""
-        if self.netns is not None:
-            return self.netns.socket(family, kind, proto)
+        if self.network is not None:
+            return self.network.socket(family, kind, proto)
         return socket.socket(family, kind, proto)
 
     def accept_queue(self) -> int | None:

@@ -1,21 +1,25 @@
-"""The runner's side of the sandbox: is isolation available, and how to reach inside it.
+"""The runner's side of the sandbox: can it be had, and how to reach inside it.
 
 The supervisor (supervisor.py, a program of its own) builds the sandbox around each server.  Here
-the runner decides whether it can (root, namespaces allowed), makes the server's pids cgroup, and
-creates its client sockets inside the server's network namespace: a socket belongs for life to
-the namespace of the thread that created it, so the thread enters the namespace (setns), creates
-the socket, and comes back.  That costs microseconds, so it is done for every socket.
+the runner decides whether it can: as root, or as any user where the kernel lets one make user
+namespaces (most current distributions do); makes the server's control groups (root only); and
+gets its client sockets from inside the server's network namespace: the supervisor, which lives
+there, makes them and hands them over a Unix socket pair (an unprivileged runner cannot enter a
+namespace that a user namespace owns; one way for both modes).  A handed socket keeps the
+namespace it was made in; each request brings a batch, so that a socket costs microseconds.
 """
 
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import socket
+import struct
+import subprocess
+import sys
 import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -25,6 +29,8 @@ CLONE_NEWNET = 0x40000000
 OFF_VALUES = ("0", "off", "no", "false")
 ENV = "ECHO_CONFORMANCE_ISOLATION"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+SUPERVISOR = str(Path(__file__).with_name("supervisor.py"))
+MODES = {"root": "namespaces", "user": "user namespaces"}  # a mode, as reports name it
 
 
 @cache
@@ -34,20 +40,21 @@ def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
 
 
-def isolation() -> tuple[bool, str]:
-    """(available, why not): servers get namespaces of their own only as root, where the
-    kernel allows them, and unless $ECHO_CONFORMANCE_ISOLATION says off."""
+def isolation() -> tuple[str, str]:
+    """(mode, why not): "root" (namespaces, a sandbox uid, control groups), "user" (user
+    namespaces, the runner's own uid) or "" with the reason, the fallback.  Off when
+    $ECHO_CONFORMANCE_ISOLATION says so."""
     if os.environ.get(ENV, "").strip().lower() in OFF_VALUES:
-        return False, f"turned off by {ENV}={os.environ[ENV]}"
+        return "", f"turned off by {ENV}={os.environ[ENV]}"
     return _namespaces_allowed()
 
 
 @cache
-def _namespaces_allowed() -> tuple[bool, str]:
+def _namespaces_allowed() -> tuple[str, str]:
     if not is_linux():
-        return False, "not Linux"
+        return "", "not Linux"
     if os.geteuid() != 0:
-        return False, "not root"
+        return _user_namespaces_allowed()
     # A thread that leaves the runner's network namespace ends with it: a free probe.
     result: list[int] = []
 
@@ -59,8 +66,27 @@ def _namespaces_allowed() -> tuple[bool, str]:
     thread.start()
     thread.join()
     if result[0] != 0:
-        return False, f"namespaces are not allowed here ({os.strerror(result[1])})"
-    return True, ""
+        return "", f"namespaces are not allowed here ({os.strerror(result[1])})"
+    return "root", ""
+
+
+def _user_namespaces_allowed() -> tuple[str, str]:
+    """Asked of the supervisor (a process of one thread, as unshare(CLONE_NEWUSER) wants): it
+    makes the namespaces and mounts a /proc in them, as it will for a server."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-I", "-S", SUPERVISOR, "--probe"],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return "", f"not root, and the user namespace probe failed: {exc}"
+    if done.returncode != 0:
+        said = done.stdout.strip() or done.stderr.strip() or f"status {done.returncode}"
+        return "", f"not root, and user namespaces are not allowed here ({said.splitlines()[-1]})"
+    return "user", ""
 
 
 FALLBACK_NOTE = (
@@ -69,38 +95,49 @@ FALLBACK_NOTE = (
     "and processes a server detaches from its group may outlive it"
 )
 
+REQUEST = struct.Struct("=iiiI")  # supervisor.REQUEST: family, type, protocol, how many
+BATCH = 64  # sockets per request at most (the supervisor's MAX_FDS)
+Socket = socket.socket  # named apart: Network.socket is a method
 
-class Netns:
-    """A handle on a server's network namespace (it lives while the handle is open)."""
 
-    def __init__(self, pid: int) -> None:
-        self.fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-        self.home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+class Network:
+    """A server's network namespace, reached through its supervisor's channel: sockets made
+    there, asked for in batches that grow with use (1, 2, 4 ... 64), so that a server checked
+    with a few connections gets a few sockets and a crowd costs one request per 64."""
 
-    @contextmanager
-    def entered(self) -> Iterator[None]:
-        """In the server's network, then back in the one this handle was made in."""
-        _setns(self.fd)
+    def __init__(self, channel: Socket) -> None:
+        self.channel = channel
+        self.spare: dict[tuple[int, int, int], list[Socket]] = {}
+        self.batch: dict[tuple[int, int, int], int] = {}
+
+    def socket(self, family: int, kind: int, proto: int) -> Socket:
+        key = (family, kind, proto)
+        spare = self.spare.setdefault(key, [])
+        if not spare:
+            count = self.batch.get(key, 1)
+            self.batch[key] = min(BATCH, count * 2)
+            spare += reversed(self._ask(key, count))
+        return spare.pop()
+
+    def _ask(self, key: tuple[int, int, int], count: int) -> list[Socket]:
         try:
-            yield
-        finally:
-            _setns(self.home)
-
-    def socket(self, family: int, kind: int, proto: int) -> socket.socket:
-        with self.entered():
-            return socket.socket(family, kind, proto)
+            self.channel.sendall(REQUEST.pack(*key, count))
+            answer, fds, _, _ = socket.recv_fds(self.channel, 4, BATCH)
+        except OSError:
+            answer, fds = b"", []
+        if not fds:
+            if len(answer) == 4 and (err := struct.unpack("=i", answer)[0]):
+                raise OSError(err, os.strerror(err))
+            # The supervisor has ended (stop()): so has the server's network.
+            raise ConnectionRefusedError(errno.ECONNREFUSED, "the server's network is gone")
+        return [Socket(fileno=fd) for fd in fds]
 
     def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            os.close(self.home)
-            self.fd = -1
-
-
-def _setns(fd: int) -> None:
-    if _libc().setns(fd, CLONE_NEWNET) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"setns: {os.strerror(err)}")
+        for spare in self.spare.values():
+            for sock in spare:
+                sock.close()
+        self.spare = {}
+        self.channel.close()
 
 
 class Cgroups:

@@ -3,17 +3,26 @@
 Run by the launcher as a separate program (`python -I -S supervisor.py CONFIG_JSON -- ARGV...`),
 with the standard library only, so that it starts fast and imports nothing of the runner.
 
-With isolation on (the launcher's choice: root), it first moves into new network, PID, mount, IPC
-and UTS namespaces: only loopback, up; a file-system view of its own (view.py chooses its paths):
-an empty root with those paths bound read-only, the server's scratch folder as a writable /tmp,
-a few devices, and (mounted by PID 1) the /proc of its PID namespace; then it forks the
-namespace's PID 1, which starts the server.  When PID 1 ends, the kernel
-kills every process left in the namespace: daemons, double forks and SIGTERM-ignorers included.
-The server itself runs without any capability, so it cannot undo any of this.
+With isolation on (the launcher's choice, sandbox.isolation(): "root", or "user" where an
+unprivileged user may make user namespaces), it first moves into new network, PID, mount, IPC and
+UTS namespaces (in "user" mode, owned by a new user namespace that maps the runner's own uid to
+itself): only loopback, up.  Then it forks the namespace's PID 1, which builds the server's
+file-system view (view.py chooses its paths): an empty root with those paths bound read-only, the
+server's scratch folder as a writable /tmp, a few devices and the /proc of its PID namespace; and
+starts the server.  When PID 1 ends, the kernel kills every process left in the namespace:
+daemons, double forks and SIGTERM-ignorers included.  The server runs without any capability, so
+it cannot undo any of this.
+
+The supervisor itself stays in the server's network, and hands out sockets made there on the
+runner's channel (a Unix socket pair, SCM_RIGHTS) until the runner closes it: an unprivileged
+runner cannot enter a network namespace that a user namespace owns, and so the network outlives
+its server while the runner still looks at it (new connections are refused, as at any port where
+nothing listens).
 
 Either way, the supervisor captures the server's stdout and stderr into files capped in size
 (the rest is counted and dropped, so a flood neither blocks the server nor fills the disk), sets
-its resource limits, and reports on the status pipe: "ready", then "exit N" or "signal N".
+its resource limits, and reports on the status pipe: "init PID" (isolated), "ready", then
+"exit N" or "signal N".
 """
 
 from __future__ import annotations
@@ -44,6 +53,7 @@ CLONE_NEWNET = 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 1024, 2048, 1 << 21
+ST_RELATIME = 4096
 MOUNT_FLAGS = {
     "nosuid": MS_NOSUID,
     "nodev": MS_NODEV,
@@ -90,6 +100,8 @@ def check(result: int, what: str) -> int:
 
 
 def main() -> int:
+    if sys.argv[1:] == ["--probe"]:
+        return probe()
     config = json.loads(sys.argv[1])
     argv = sys.argv[3:]
     status = os.fdopen(config["status_fd"], "w", buffering=1)
@@ -102,41 +114,129 @@ def main() -> int:
         Sink(config["stdout"], config["output_cap"]),
         Sink(config["stderr"], config["output_cap"]),
     )
+    mode = config["isolate"]
     try:
         for cgroup in config["cgroups"]:
             with open(os.path.join(cgroup, "cgroup.procs"), "w") as procs:
                 procs.write(str(os.getpid()))
-        if config["isolate"]:
+        idmaps: dict[str, int] = {}
+        if mode == "root":
             # Before the namespaces: the first child forked after them is their PID 1.
             idmaps = idmap_namespaces(config["view"]["own"], config["uid"])
-            enter_namespaces()
-            enter_view(config["view"], config["scratch"], idmaps)
+        if mode:
+            enter_namespaces(user=mode == "user")
     except OSError as exc:
         status.write(f"error cannot isolate the server: {exc.strerror or exc}\n")
         return 125
-    if not config["isolate"]:
+    if not mode:
         status.write("ready\n")
         # The runner signals the whole process group: the server gets its SIGTERM directly, and
         # the supervisor stays to copy its last words.
         signal.signal(signal.SIGTERM, lambda *_: None)
         return supervise(config, argv, sinks, status, pid1=False)
+    channel = socket.socket(fileno=config["channel_fd"])
     # unshare(CLONE_NEWPID) applies to children: the next fork is the namespace's PID 1.
     init = os.fork()
     if init == 0:
         try:
+            channel.close()
             check(libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL), "prctl(PDEATHSIG)")
+            try:
+                enter_view(config["view"], config["scratch"], idmaps)
+            except OSError as exc:
+                status.write(f"error cannot isolate the server: {exc.strerror or exc}\n")
+                os._exit(125)
+            status.write("ready\n")
             os._exit(supervise(config, argv, sinks, status, pid1=True))
         except BaseException as exc:  # report anything, never a traceback
             status.write(f"error {exc}\n")
             os._exit(125)
-    status.write(f"ready {init}\n")
+    status.write(f"init {init}\n")
+    return serve(channel, init)
+
+
+def serve(channel: socket.socket, init: int) -> int:
+    """Hand out sockets of the server's network (hand_out) until the runner closes the channel,
+    reaping PID 1 when it ends; if the runner goes first, end PID 1 (and so the namespace)."""
+    wake_r, wake_w = os.pipe()
+    for fd in (wake_r, wake_w):
+        os.set_blocking(fd, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
     signal.signal(signal.SIGTERM, lambda *_: send(init, signal.SIGTERM))
+    code: int | None = None
     while True:
         try:
-            _, code = os.waitpid(init, 0)
-            return os.waitstatus_to_exitcode(code) & 0xFF
+            ready, _, _ = select.select([channel.fileno(), wake_r], [], [])
         except InterruptedError:
             continue
+        if wake_r in ready:
+            drain(wake_r)
+        if code is None:
+            pid, status = os.waitpid(init, os.WNOHANG)
+            if pid:
+                code = os.waitstatus_to_exitcode(status) & 0xFF
+        if channel.fileno() in ready and not hand_out(channel):
+            break
+    if code is None:
+        send(init, signal.SIGKILL)
+        code = os.waitstatus_to_exitcode(os.waitpid(init, 0)[1]) & 0xFF
+    return code
+
+
+REQUEST = struct.Struct("=iiiI")  # family, type, protocol, how many
+MAX_FDS = 64
+
+
+def hand_out(channel: socket.socket) -> bool:
+    """Answer one request: that many sockets made here, or the errno that stopped the first.
+    False when the runner has closed the channel."""
+    try:
+        request = channel.recv(REQUEST.size)
+    except OSError:
+        return False
+    if len(request) != REQUEST.size:
+        return False
+    family, kind, proto, count = REQUEST.unpack(request)
+    made: list[socket.socket] = []
+    error = 0
+    try:
+        for _ in range(min(max(count, 1), MAX_FDS)):
+            made.append(socket.socket(family, kind, proto))
+    except OSError as exc:
+        error = exc.errno or errno.EINVAL
+    try:
+        if made:
+            socket.send_fds(channel, [struct.pack("=i", 0)], [s.fileno() for s in made])
+        else:
+            channel.send(struct.pack("=i", error))
+    except OSError:
+        return False
+    finally:
+        for sock in made:
+            sock.close()
+    return True
+
+
+def probe() -> int:
+    """Can this user have the sandbox (user namespaces, and mounts and /proc in them)?  Exit 0,
+    or say why not in one line."""
+    try:
+        enter_namespaces(user=True)
+        init = os.fork()
+        if init == 0:
+            try:
+                mount("tmpfs", "/tmp", MS_NOSUID | MS_NODEV, "tmpfs", "mode=755")
+                os.mkdir("/tmp/proc")
+                mount("proc", "/tmp/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "proc")
+            except OSError as exc:
+                print(exc.strerror or exc)
+                os._exit(1)
+            os._exit(0)
+        return os.waitstatus_to_exitcode(os.waitpid(init, 0)[1])
+    except OSError as exc:
+        print(exc.strerror or exc)
+        return 1
 
 
 def send(pid: int, sig: int) -> None:
@@ -147,9 +247,21 @@ def send(pid: int, sig: int) -> None:
         pass
 
 
-def enter_namespaces() -> None:
+def enter_namespaces(user: bool) -> None:
+    """New namespaces, loopback up, no mount propagated back; with `user`, a user namespace owns
+    them, where this process keeps its uid and gid (the only ones it may map) and all
+    capabilities until the server drops them."""
+    uid, gid = os.getuid(), os.getgid()
     flags = CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
-    check(libc().unshare(flags), "unshare")
+    check(libc().unshare(flags | (CLONE_NEWUSER if user else 0)), "unshare")
+    if user:
+        for name, mapping in (
+            ("setgroups", "deny"),
+            ("uid_map", f"{uid} {uid} 1"),
+            ("gid_map", f"{gid} {gid} 1"),
+        ):
+            with open(f"/proc/self/{name}", "w") as table:
+                table.write(mapping)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         ifreq = fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sH22x", b"lo", 0))
         lo_flags = struct.unpack("16sH22x", ifreq)[1] | IFF_UP
@@ -224,7 +336,9 @@ def bind_own(path: str, target: str, userns: int) -> None:
 
 def enter_view(view: dict[str, Any], scratch: str, idmaps: dict[str, int]) -> None:
     """Make the view the root: only what view.py chose, read-only; /tmp the writable scratch;
-    the server's own folders as its own."""
+    the server's own folders as its own (idmapped as root; in a user namespace the server's uid
+    is their owner's already).  Done by PID 1: /proc is mounted from inside the PID namespace,
+    and before the old root goes (a user namespace may mount a /proc only where one is seen)."""
     root: str = view["root"]
     mount("tmpfs", root, MS_NOSUID | MS_NODEV, "tmpfs", "mode=755")
 
@@ -242,6 +356,8 @@ def enter_view(view: dict[str, Any], scratch: str, idmaps: dict[str, int]) -> No
     for path in view["own"]:  # last: over a folder of the rest that holds it
         os.makedirs(place(path), exist_ok=True)
         try:
+            if path not in idmaps:
+                raise OSError(errno.EOPNOTSUPP, "no idmap")
             bind_own(path, place(path), idmaps[path])
         except OSError as exc:
             if exc.errno not in (errno.EINVAL, errno.EOPNOTSUPP, errno.ENOSYS):
@@ -252,9 +368,9 @@ def enter_view(view: dict[str, Any], scratch: str, idmaps: dict[str, int]) -> No
     os.mkdir(place("/proc"))
     os.mkdir(place("/.old"))
     read_only(root)  # all of it, but for what is mounted next: the writable places
-    # Writable again: that mount alone, not the folders bound under it.
-    mount(None, place("/tmp"), MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)
+    writable(place("/tmp"))
     mount("tmpfs", place("/dev/shm"), MS_NOSUID | MS_NODEV, "tmpfs", "mode=1777")
+    mount("proc", place("/proc"), MS_NOSUID | MS_NODEV | MS_NOEXEC, "proc")
     number = SYS_PIVOT_ROOT[os.uname().machine]
     check(libc().syscall(number, root.encode(), place("/.old").encode()), "pivot_root")
     os.chdir("/")
@@ -272,11 +388,6 @@ def make_dev(dev: str) -> None:
     for name, fd in (("fd", ""), ("stdin", "/0"), ("stdout", "/1"), ("stderr", "/2")):
         os.symlink(f"/proc/self/fd{fd}", f"{dev}/{name}")
     os.mkdir(f"{dev}/shm")
-
-
-def mount_proc() -> None:
-    """The /proc of the server's PID namespace: mounted from inside it, by its PID 1."""
-    mount("proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "proc")
 
 
 def mount(
@@ -318,6 +429,22 @@ def read_only(top: str) -> None:
                     raise
 
 
+def writable(target: str) -> None:
+    """That mount alone writable again (not the folders bound under it), its other flags kept:
+    a user namespace may not clear the flags (nosuid, noexec...) of a mount it was given."""
+    attr = MountAttr(0, MOUNT_ATTR_RDONLY, 0, 0)
+    done = libc().syscall(
+        SYS_MOUNT_SETATTR, AT_FDCWD, target.encode(), 0, ctypes.byref(attr), ctypes.sizeof(attr)
+    )
+    if done == 0:
+        return
+    flags = MS_REMOUNT | MS_BIND
+    kept = os.statvfs(target).f_flag  # ST_* flags, numbered as MS_* but for relatime
+    for flag in (MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_NOATIME, MS_NODIRATIME):
+        flags |= kept & flag
+    mount(None, target, flags | (MS_RELATIME if kept & ST_RELATIME else 0))
+
+
 def supervise(
     config: dict[str, Any], argv: list[str], sinks: tuple[Sink, Sink], status: IO[str], pid1: bool
 ) -> int:
@@ -333,8 +460,6 @@ def supervise(
         # PID 1 gets only the signals it handles: pass SIGTERM on to everyone in the namespace,
         # daemons included.
         signal.signal(signal.SIGTERM, lambda *_: send(-1, signal.SIGTERM))
-    if pid1:
-        mount_proc()
     server = os.fork()
     if server == 0:
         exec_server(config, argv, out_w, err_w)
@@ -438,17 +563,19 @@ def exec_server(config: dict[str, Any], argv: list[str], out_w: int, err_w: int)
     os._exit(127)
 
 
-def drop_privileges(uid: int) -> None:
+def drop_privileges(uid: int | None) -> None:
     """Become the sandbox uid (and gid), with no supplementary group and no capability now, none
-    regained by exec, no setuid gain."""
+    regained by exec, no setuid gain.  In a user namespace (uid None) the server keeps the
+    runner's uid, the only one mapped there, and its groups (setgroups is denied there)."""
     for cap in range(64):
         if libc().prctl(PR_CAPBSET_DROP, cap) < 0 and ctypes.get_errno() == errno.EINVAL:
             break
     # Capabilities kept across the change of uid below (no_setuid_fixup), then dropped for good.
     check(libc().prctl(PR_SET_SECUREBITS, SECURE_ALL_BITS_LOCKED), "prctl(SECUREBITS)")
-    os.setgroups([])
-    os.setresgid(uid, uid, uid)
-    os.setresuid(uid, uid, uid)
+    if uid is not None:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
     check(libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(NO_NEW_PRIVS)")
     header = struct.pack("Ii", LINUX_CAPABILITY_VERSION_3, 0)
     data = bytes(24)  # effective, permitted, inheritable: all empty, twice (64 bits)

@@ -6,8 +6,9 @@ bound read-only at their own places, a private writable /tmp (also its HOME and 
 system's programs and libraries, the interpreter or program the command starts (its prefix, also
 where that lies under a folder the server could not otherwise reach, as a pyenv under /root),
 the server's own folder, and the files its command names.  Nothing else: no home folder, no other
-submission, no grades or reports.  And the server runs as a uid that owns nothing on the host
-(locks.claim_uid): of what it sees, it reads what every user may, and its own folders.
+submission, no grades or reports.  As root, the server runs as a uid that owns nothing on the
+host (locks.claim_uid): of what it sees, it reads what every user may, and its own folders.  In
+user namespaces it keeps the runner's uid, and the view alone keeps the runner's files from it.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from conformance.runner import Options
 from conformance.sandbox import ENV
 from conformance.sandbox import isolation as isolation_available
 from conformance.spec import DEFAULT_SPEC, Spec, load_spec
+from tests.users import User, tests_user, unprivileged_user
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -46,6 +48,32 @@ def isolation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
         if not available:
             pytest.skip(f"no isolation here: {why}")
     return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def unprivileged() -> Iterator[User]:
+    """An unprivileged user running the command line (nobody, when the tests run as root)."""
+    with unprivileged_user() as user:
+        if isinstance(user, str):
+            pytest.skip(user)
+        said = user.run("--version").stdout
+        if "isolation: fallback" in said:
+            pytest.skip(f"no sandbox for an unprivileged user here: {said.splitlines()[-1]}")
+        yield user
+
+
+@pytest.fixture(params=["root", "unprivileged"])
+def grader(request: pytest.FixtureRequest) -> Iterator[User]:
+    """Who grades: root (servers in namespaces as a sandbox uid), or an unprivileged user
+    (servers in user namespaces)."""
+    if request.param == "unprivileged":
+        yield request.getfixturevalue("unprivileged")
+        return
+    mode, why = isolation_available()
+    if mode != "root":
+        pytest.skip(f"no sandbox as root here: {why or 'not root'}")
+    with tests_user() as user:
+        yield user
 
 
 # Jenkins' junit-10.xsd (the Surefire layout that Jenkins, GitLab and GitHub Actions' JUnit

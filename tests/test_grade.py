@@ -13,12 +13,15 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from conformance.about import isolation_mode
 from conformance.grade import find_submissions, merge, shard
 from conformance.html_report import anchor
+from conformance.locks import PortLock
 from conformance.outcome import UsageError
 from conformance.sandbox import ENV
 from conformance.sandbox import isolation as isolation_available
@@ -49,8 +52,13 @@ def grade(
     )
     took = time.monotonic() - started
     assert done.returncode == 0, done.stderr
+    return grades_of(out), took
+
+
+def grades_of(out: Path) -> dict[str, dict[str, str]]:
+    """grades.csv, by submission."""
     with open(out / "grades.csv", newline="") as f:
-        return {row["submission"]: row for row in csv.DictReader(f)}, took
+        return {row["submission"]: row for row in csv.DictReader(f)}
 
 
 def failed(row: dict[str, str]) -> set[str]:
@@ -240,7 +248,7 @@ def test_the_fallback_without_namespaces_gives_the_same_grades(tmp_path, junit_s
     env = {**os.environ, ENV: "off"}
     fallback, _ = grade(root, tmp_path / "fallback", "-n", "2", env=env)
     # The same grades; each row says how its server was isolated.
-    first = "namespaces" if isolation_available()[0] else "fallback"
+    first = isolation_mode().split(" (")[0]  # "namespaces", "user namespaces" or "fallback"
     for grades, mode in ((isolated, first), (fallback, "fallback")):
         assert all(f"isolation: {mode}" in grades[name].pop("graded_by") for name in servers)
     assert fallback == isolated
@@ -264,3 +272,23 @@ def test_detect_port_grades_a_server_where_it_listens(tmp_path):
     grades, _ = grade(root, tmp_path / "grades", "--detect-port")
     assert grades["h-port"]["listen"] == "pass"
     assert "graded on port 8081" in (tmp_path / "grades" / "h-port" / "report.txt").read_text()
+
+
+def test_an_unprivileged_user_checks_two_8080_servers_at_once(unprivileged):
+    """In user namespaces, each server has a loopback of its own: two that hard-code 8080 are
+    checked at the same time while 8080 is taken here, and nothing of theirs (a daemon one of
+    them leaves) runs afterwards."""
+    pair = make_class(
+        unprivileged.home / "pair", {"a": "ok_threads.py", "b": "hostile_daemonize.py"}
+    )
+    unprivileged.own(pair)
+    argv = ["check", "--fixed-port", "8080", "--profile", "quick", "-q", "--"]
+    argv += [unprivileged.python, "server.py", "8080"]
+    # 8080 here is ours (its lock first: fallback tests of other workers wait for it).
+    with PortLock(8080), socket.create_server(("127.0.0.1", 8080)), ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda name: unprivileged.run(*argv, cwd=pair / name), "ab"))
+    for ran in runs:
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        assert "verdict: CONFORMANT" in ran.stdout
+        assert "without isolation" not in ran.stderr
+    assert processes_in(pair) == []

@@ -90,7 +90,9 @@ def test_a_subset_says_so_in_its_verdict_and_reports(tmp_path: Path) -> None:
     props = {p.get("name"): p.get("value") for p in ET.parse(junit).iter("property")}
     assert props["requirements checked"] == "2 of 11"
     assert props["echo-conformance version"] == __version__
-    assert props["echo-conformance isolation"].startswith(("namespaces", "fallback ("))
+    assert props["echo-conformance isolation"].startswith(
+        ("namespaces", "user namespaces", "fallback (")
+    )
     page = html.read_text()
     assert f"echo-conformance {__version__}" in page
     assert "only the 2 of 11 requirements checked" in page

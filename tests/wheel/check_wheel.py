@@ -1,8 +1,9 @@
 """The wheel, as a user gets it: installed non-editable into a fresh virtual environment outside
 the repository, and used there by an unprivileged user (`tox -e wheel`).
 
-Run as root, every step runs as `nobody` (setpriv, else runuser): no namespaces for its servers,
-so fixed-port servers take turns through the suite's port lock; otherwise as the current user.
+Run as root, every step runs as `nobody` (setpriv, else runuser); otherwise as the current user.
+Its servers run in user namespaces where the kernel allows them, else in the fallback, where
+fixed-port servers take turns through the suite's port lock.
 The virtual environment is made with an interpreter that user can run (the first of the tox
 environment's base interpreter, /usr/bin/python3.11, /usr/bin/python3, ... that it can run; with
 none, this says so and exits 0 without checking anything), and `nobody` installs the wheel into
