@@ -335,6 +335,15 @@ class Server:
         self.start()
         return True
 
+    def await_exit(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the server to end; has it?"""
+        deadline = time.monotonic() + timeout
+        while self.alive():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.002)
+        return True
+
     def alive(self) -> bool:
         """Is the server running?  Isolated: is its PID 1 (the supervisor outlives it)."""
         if self.proc is None or self.proc.poll() is not None:

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import uuid
+from collections import deque
 from functools import cache
 from pathlib import Path
 
@@ -98,39 +99,61 @@ FALLBACK_NOTE = (
 REQUEST = struct.Struct("=iiiI")  # supervisor.REQUEST: family, type, protocol, how many
 BATCH = 64  # sockets per request at most (the supervisor's MAX_FDS)
 Socket = socket.socket  # named apart: Network.socket is a method
+Key = tuple[int, int, int]  # family, type, protocol
 
 
 class Network:
     """A server's network namespace, reached through its supervisor's channel: sockets made
-    there, asked for in batches that grow with use (1, 2, 4 ... 64), so that a server checked
-    with a few connections gets a few sockets and a crowd costs one request per 64."""
+    there, asked for in batches that grow with use (1, 2, 4 ... 64), the next batch asked for
+    while half of the last is still spare, so that the runner seldom waits for the supervisor to
+    be scheduled: a server checked with a few connections gets a few sockets, and a crowd costs
+    one request per 64."""
 
     def __init__(self, channel: Socket) -> None:
         self.channel = channel
-        self.spare: dict[tuple[int, int, int], list[Socket]] = {}
-        self.batch: dict[tuple[int, int, int], int] = {}
+        self.spare: dict[Key, list[Socket]] = {}
+        self.batch: dict[Key, int] = {}  # how many the next request asks for
+        self.asked: deque[Key] = deque()  # requests whose answers are not read yet, in order
+        self.refused: dict[Key, OSError] = {}  # an answer that was an error
 
     def socket(self, family: int, kind: int, proto: int) -> Socket:
         key = (family, kind, proto)
         spare = self.spare.setdefault(key, [])
-        if not spare:
-            count = self.batch.get(key, 1)
-            self.batch[key] = min(BATCH, count * 2)
-            spare += reversed(self._ask(key, count))
-        return spare.pop()
+        while not spare:
+            if key in self.refused:
+                raise self.refused.pop(key)
+            if key not in self.asked:
+                self._ask(key)
+            self._receive()
+        sock = spare.pop()
+        if len(spare) * 4 < self.batch[key] and key not in self.asked:
+            self._ask(key)
+        return sock
 
-    def _ask(self, key: tuple[int, int, int], count: int) -> list[Socket]:
+    def _ask(self, key: Key) -> None:
+        count = self.batch.get(key, 1)
+        self.batch[key] = min(BATCH, count * 2)
         try:
             self.channel.sendall(REQUEST.pack(*key, count))
+        except OSError:
+            raise _gone() from None
+        self.asked.append(key)
+
+    def _receive(self) -> None:
+        """Read the next answer (waiting for it), and file it under its request."""
+        try:
             answer, fds, _, _ = socket.recv_fds(self.channel, 4, BATCH)
         except OSError:
             answer, fds = b"", []
-        if not fds:
-            if len(answer) == 4 and (err := struct.unpack("=i", answer)[0]):
-                raise OSError(err, os.strerror(err))
-            # The supervisor has ended (stop()): so has the server's network.
-            raise ConnectionRefusedError(errno.ECONNREFUSED, "the server's network is gone")
-        return [Socket(fileno=fd) for fd in fds]
+        if not answer:  # the supervisor has ended (stop()): so has the server's network
+            self.asked.clear()
+            raise _gone()
+        key = self.asked.popleft()
+        if fds:
+            self.spare[key] += reversed([Socket(fileno=fd) for fd in fds])
+        else:
+            err = struct.unpack("=i", answer)[0]
+            self.refused[key] = OSError(err, os.strerror(err))
 
     def close(self) -> None:
         for spare in self.spare.values():
@@ -138,6 +161,10 @@ class Network:
                 sock.close()
         self.spare = {}
         self.channel.close()
+
+
+def _gone() -> ConnectionRefusedError:
+    return ConnectionRefusedError(errno.ECONNREFUSED, "the server's network is gone")
 
 
 class Cgroups:

@@ -295,12 +295,7 @@ class Session:
     def _settle_exit(self) -> None:
         """A server that is crashing right now gets a moment to finish, so that its exit status
         and traceback make it into the evidence."""
-        proc = self.server.proc
-        if proc is not None and proc.poll() is None:
-            try:
-                proc.wait(0.2)
-            except Exception:
-                pass
+        self.server.await_exit(0.2)
 
     def _server_state(self) -> str:
         return f"the server {self.server.exit_status()}"
