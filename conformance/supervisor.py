@@ -126,8 +126,7 @@ def main() -> int:
         if mode:
             enter_namespaces(user=mode == "user")
     except OSError as exc:
-        status.write(f"error cannot isolate the server: {exc.strerror or exc}\n")
-        return 125
+        return refuse(status, exc)
     if not mode:
         status.write("ready\n")
         # The runner signals the whole process group: the server gets its SIGTERM directly, and
@@ -144,8 +143,7 @@ def main() -> int:
             try:
                 enter_view(config["view"], config["scratch"], idmaps)
             except OSError as exc:
-                status.write(f"error cannot isolate the server: {exc.strerror or exc}\n")
-                os._exit(125)
+                os._exit(refuse(status, exc))
             status.write("ready\n")
             os._exit(supervise(config, argv, sinks, status, pid1=True))
         except BaseException as exc:  # report anything, never a traceback
@@ -153,6 +151,11 @@ def main() -> int:
             os._exit(125)
     status.write(f"init {init}\n")
     return serve(channel, init)
+
+
+def refuse(status: IO[str], exc: OSError) -> int:
+    status.write(f"error cannot isolate the server: {exc.strerror or exc}\n")
+    return 125
 
 
 def serve(channel: socket.socket, init: int) -> int:

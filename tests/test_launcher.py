@@ -241,6 +241,40 @@ def test_a_server_whose_interpreter_others_cannot_read_is_checked(tmp_path, spec
         assert server.alive() and (server.uid is not None) == (server.isolated == "root")
 
 
+def test_in_user_namespaces_a_server_whose_interpreter_others_cannot_read_is_checked(
+    unprivileged,
+):
+    """A venv in a folder only its owner, an unprivileged teacher, may enter: the view of a
+    server in user namespaces shows it too."""
+    hidden = unprivileged.folder("private")
+    venv = hidden / "venv"
+    made = subprocess.run(
+        [unprivileged.python, "-m", "venv", "--without-pip", str(venv)],
+        user=unprivileged.uid,
+        group=unprivileged.gid,
+        extra_groups=[] if unprivileged.uid is not None else None,
+        capture_output=True,
+        text=True,
+    )
+    assert made.returncode == 0, made.stderr
+    here = unprivileged.folder("student")
+    (here / "server.py").write_text(LISTEN.format(extra=""))
+    unprivileged.own(here)
+    ran = unprivileged.run(
+        "check",
+        "--only",
+        "listen",
+        "--",
+        f"{venv}/bin/python",
+        "server.py",
+        "{port}",
+        "{host}",
+        cwd=here,
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "without isolation" not in ran.stderr
+
+
 def test_output_flood_is_capped_and_the_server_keeps_running(tmp_path, spec, isolation):
     extra = (
         "for _ in range(20000):\n    print('x' * 1000)\n"

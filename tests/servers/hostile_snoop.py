@@ -1,8 +1,8 @@
 """Hostile (grading): before it serves, it tries to see what is not its own, and prints what it
-got to stderr, which its report's tail shows: a file only root may read, another submission's
-server, the grades folder, /home, /etc/shadow; it tries to write outside its scratch folder and
-to gain privileges through a setuid binary (mount).  Then it serves, but forgets 'z', so that
-its report is a failing one, with the tail.
+got to stderr, which its report's tail shows: a file only the grader may read, another
+submission's server, the grades folder, /home, /etc/shadow; it tries to write outside its scratch
+folder and to gain privileges through a setuid binary (mount).  Then it serves, but forgets 'z',
+so that its report is a failing one, with the tail.
 
 The places to try are in targets.txt beside it, one per line: `read PATH`, `list PATH`,
 `write PATH` or `mount PATH`.  Usage: hostile_snoop.py PORT [HOST]
