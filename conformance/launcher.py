@@ -289,6 +289,7 @@ class Server:
         self._status = os.fdopen(status_r)
         if self.isolated:
             self.network = Network(ours)
+            self.network.ask_ahead(self._family, socket.SOCK_STREAM, 0)  # for the first clients
         else:
             ours.close()
         self._await_sandbox()
@@ -317,6 +318,10 @@ class Server:
                     self._init_pid = int(line.split()[1])
         except (BlockingIOError, TypeError):
             pass  # TypeError: a non-blocking text read with nothing there (CPython quirk)
+
+    @property
+    def _family(self) -> int:
+        return socket.AF_INET6 if ":" in self.target.host else socket.AF_INET
 
     def new_socket(self, family: int) -> socket.socket:
         """A client socket that reaches the server: inside its network namespace, if it has one."""
@@ -385,8 +390,7 @@ class Server:
 
     def _probe(self, deadline: float) -> bool:
         """Does a connect succeed?  Closed at once with a FIN: the gentlest probe a server sees."""
-        family = socket.AF_INET6 if ":" in self.target.host else socket.AF_INET
-        with self.new_socket(family) as probe:
+        with self.new_socket(self._family) as probe:
             probe.settimeout(max(0.05, min(1.0, deadline - time.monotonic())))
             try:
                 probe.connect(self.address)

@@ -130,6 +130,14 @@ class Network:
             self._ask(key)
         return sock
 
+    def ask_ahead(self, family: int, kind: int, proto: int) -> None:
+        """Ask for sockets of this kind now, to be answered while the runner does other things
+        (waits for the server to be ready)."""
+        key = (family, kind, proto)
+        if not self.spare.get(key) and key not in self.asked:
+            self.spare.setdefault(key, [])
+            self._ask(key)
+
     def _ask(self, key: Key) -> None:
         count = self.batch.get(key, 1)
         self.batch[key] = min(BATCH, count * 2)
