@@ -550,9 +550,8 @@ def exec_server(config: dict[str, Any], argv: list[str], out_w: int, err_w: int)
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
         os.closerange(3, 1 << 16)
-        for sig in (signal.SIGTERM, signal.SIGCHLD):
-            signal.signal(sig, signal.SIG_DFL)
         signal.set_wakeup_fd(-1)
+        as_a_shell_starts_it()
         limits = config["limits"]
         for name, value in limits.items():
             res = getattr(resource, f"RLIMIT_{name.upper()}")
@@ -564,6 +563,20 @@ def exec_server(config: dict[str, Any], argv: list[str], out_w: int, err_w: int)
     except OSError as exc:
         os.write(2, f"echo-conformance: cannot start {argv[0]}: {exc.strerror}\n".encode())
     os._exit(127)
+
+
+def as_a_shell_starts_it() -> None:
+    """Every signal's default action, none blocked: what a program started from a shell gets.
+    Python ignores SIGPIPE and SIGXFSZ at start, and an ignored signal stays ignored across
+    exec: a server that dies of SIGPIPE in the student's shell must die of it here too."""
+    for sig in signal.valid_signals():
+        if sig in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):  # the C library's own real-time signals
+            pass
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 
 def drop_privileges(uid: int | None) -> None:

@@ -79,5 +79,8 @@ def _outermost(wanted: list[str]) -> list[str]:
 
 
 def _prefix(program: str) -> str:
-    folder = os.path.dirname(program)
-    return os.path.dirname(folder) if os.path.basename(folder) in PREFIX_DIRS else folder
+    """PREFIX of PREFIX/bin/program, by the folder's real name: /bin/sh, where /bin is a link
+    to usr/bin, is /usr's, never the whole root's."""
+    folder = os.path.realpath(os.path.dirname(program))
+    prefix = os.path.dirname(folder) if os.path.basename(folder) in PREFIX_DIRS else folder
+    return folder if prefix == "/" else prefix

@@ -25,6 +25,7 @@ from conformance.locks import SANDBOX_UIDS, PortLock
 from conformance.outcome import NonConformance, UsageError
 from conformance.sandbox import ENV
 from conformance.sandbox import isolation as isolation_available
+from conformance.view import view_paths
 
 LISTEN = """
 import os, socket, sys, time
@@ -195,6 +196,27 @@ def said_by(server: Server, lines: int) -> list[str]:
         assert time.monotonic() < deadline, out
         time.sleep(0.01)
     return out
+
+
+@pytest.mark.parametrize("shell", ["/bin/sh", "sh"])
+def test_a_program_under_a_linked_system_folder_shows_its_prefix_not_the_root(shell, tmp_path):
+    """/bin/sh, where /bin is a link to usr/bin, comes with /usr: never with all of /."""
+    if not os.path.islink("/bin"):
+        pytest.skip("/bin is a folder of its own here")
+    binds = view_paths([shell, "-c", "true"], tmp_path, "/bin:/usr/bin")
+    assert "/" not in binds and "/usr" in binds
+
+
+def test_a_server_starts_as_a_shell_would_start_it(tmp_path, spec, isolation):
+    """Every signal's default action and none blocked, in both modes: the runner is Python, which
+    ignores SIGPIPE and SIGXFSZ, and an ignored signal stays ignored across exec (a server that
+    dies of SIGPIPE in a shell would pass survive-reset here).  A shell's child reports it."""
+    (tmp_path / "server.py").write_text(LISTEN.format(extra=""))
+    report = 'grep -E "^Sig(Blk|Ign)" /proc/self/status; exec "$0" "$@"'
+    argv = ("/bin/sh", "-c", report, sys.executable, "server.py", "{port}", "{host}")
+    with Server(Target("t", argv, cwd=tmp_path), spec) as server:
+        server.start()
+        assert said_by(server, 2) == ["SigBlk:\t0000000000000000", "SigIgn:\t0000000000000000"]
 
 
 def test_isolated_server_runs_as_a_uid_that_owns_nothing_but_its_own_folder(
