@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from conformance.launcher import Server
 from conformance.model import Transform
+from conformance.outcome import RunnerError
 from conformance.payload import block
 from conformance.profiles import Profile
 from conformance.properties import falsify
@@ -89,9 +90,18 @@ def round_trip(session: Session, data: bytes, name: str | None = None) -> Peer:
 
 
 def check_listen(ctx: Context) -> None:
-    """The runner has seen the server accept a connection; a client can connect again."""
+    """A client's connection is accepted (it leaves the accept queue: the kernel completes the
+    handshake of a server that never calls accept()), and is not closed at once."""
     with ctx.session(restart=False) as s:
         s.connect()
+        accepted = s.server.await_accepted(s.timeouts.reply)
+        if accepted is None:
+            raise RunnerError("cannot read the server's accept queue, so cannot tell if it accepts")
+        if not accepted:
+            s.fail(
+                f"the connection was never accepted: it waited {s.timeouts.reply:g} s in the "
+                "listen backlog (is accept() called?)"
+            )
         s.quiet(s.peers)
 
 

@@ -80,13 +80,10 @@ def measuring_spec(spec: Spec, bound: int) -> Spec:
 
 
 def run_workload(impl: Implementation, spec: Spec, measure: Callable[[Server], M], failed: M) -> M:
-    """`measure` on a fresh server; `failed` (a result with its `error` set) if it cannot start.
-
-    Ready once its port listens, without the launcher's probe connection: a server that serves
-    a single connection in its life would spend it on the probe, and have none for the workload."""
+    """`measure` on a fresh server; `failed` (a result with its `error` set) if it cannot start."""
     try:
         with Server(impl.target, spec) as server:
-            server.start(probe=False)
+            server.start()
             return measure(server)
     except (NonConformance, RunnerError) as exc:
         failed.error = f"could not start: {str(exc).splitlines()[0]}"

@@ -3,9 +3,9 @@
 The server runs under its supervisor (supervisor.py): in a sandbox of its own where it can have
 one (namespaces: its own loopback network, so that every server may bind 8080 at once; its own
 PID namespace, so that nothing of it outlives it), with a scrubbed environment, stdin from
-/dev/null, stdout/stderr captured to capped files and the spec's resource limits.  Readiness is a
-connect that succeeds (or, when asked, the port in LISTEN state); teardown is SIGTERM, a grace
-period, SIGKILL.
+/dev/null, stdout/stderr captured to capped files and the spec's resource limits.  Readiness is
+the server's port in LISTEN state, as the kernel tells it: no connection is made, so that the
+server sees only the checks' clients; teardown is SIGTERM, a grace period, SIGKILL.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from conformance.sandbox import SUPERVISOR, Cgroups, Network, isolation
 from conformance.spec import Spec
 from conformance.view import own_paths, system_links, view_paths
 
-POLL = 0.005  # seconds between readiness probes (a refused connect costs microseconds)
+POLL = 0.005  # seconds between readiness readings (sock_diag: tens of microseconds)
 TIME_WAIT = 60.0  # Linux holds a closed connection's port this long (a rare race can leave one)
 TAIL_LINES = 12
 
@@ -151,22 +151,21 @@ class Server:
     def command(self) -> str:
         return self.target.display(self.port)
 
-    def start(self, probe: bool = True) -> None:
-        """Start the process and wait until it is ready: until it accepts a probe connection
-        (`listen`), or with probe=False until its port is in LISTEN state (read from /proc), so
-        that a server that serves a single connection in its life keeps it for its caller."""
+    def start(self) -> None:
+        """Start the process and wait until it is ready: until its port is in LISTEN state (a
+        server that serves a single connection in its life keeps it for the checks)."""
         assert self.proc is None or self.proc.poll() is not None
         startup = self.spec.timeouts.startup
         if self.target.fixed_port is None:
             if not self.port or not port_is_free(self.target.host, self.port):
                 self.port = pick_port(self.target.host)
             self._spawn()
-            self._wait_listening(startup, probe)
+            self._wait_listening(startup)
             return
         self.port = self.target.fixed_port
         if self.isolated:  # a network of its own: the port is free
             self._spawn()
-            self._wait_listening(startup, probe)
+            self._wait_listening(startup)
             return
         # One fixed-port server at a time on this machine, whichever process (xdist worker, or
         # another run) wants it.  And the port can still be held for a while by the connections
@@ -179,7 +178,7 @@ class Server:
             seen = self.err_path.stat().st_size if self.err_path.exists() else 0
             self._spawn()
             try:
-                self._wait_listening(startup, probe)
+                self._wait_listening(startup)
                 return
             except NonConformance:
                 if time.monotonic() > give_up or not self._bind_conflict(seen):
@@ -365,38 +364,46 @@ class Server:
                 )
             time.sleep(0.05)
 
-    def _wait_listening(self, timeout: float, probe: bool) -> None:
+    def _wait_listening(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        doing = "accepting a connection" if probe else "listening"
         while True:
             if not self.alive():
                 raise NonConformance(
-                    f"the server {self.exit_status()} before {doing} "
+                    f"the server {self.exit_status()} before listening "
                     f"on {self.target.host}:{self.port}",
                     self.diagnostics(),
                     {"server": self.account()},
                 )
-            ready = self._probe(deadline) if probe else self.port in self.listening_ports()
-            if ready:
+            if self._listening():
                 return
             if time.monotonic() > deadline:
                 raise NonConformance(
-                    f"the server did not {'accept a connection' if probe else 'listen'} on "
-                    f"{self.target.host}:{self.port} within {timeout:g} s{self._elsewhere()}",
+                    f"the server did not listen on {self.target.host}:{self.port} within "
+                    f"{timeout:g} s{self._elsewhere()}",
                     self.diagnostics(),
                     {"server": self.account()},
                 )
             time.sleep(POLL)
 
-    def _probe(self, deadline: float) -> bool:
-        """Does a connect succeed?  Closed at once with a FIN: the gentlest probe a server sees."""
-        with self.new_socket(self._family) as probe:
-            probe.settimeout(max(0.05, min(1.0, deadline - time.monotonic())))
-            try:
-                probe.connect(self.address)
-                return True
-            except OSError:
+    def _listening(self) -> bool:
+        """Is the server's port in LISTEN state?  In a network of its own, whatever listens on
+        it is the server's; in a shared one, only a socket that the server's processes hold."""
+        if self.network is not None:
+            return self.listeners is not None and self.listeners.find(self.port) is not None
+        return self.port in self.listening_ports()
+
+    def await_accepted(self, timeout: float) -> bool | None:
+        """Wait until no connection waits in the server's accept queue (the kernel completes
+        the handshake of a server that never calls accept()): has it accepted them all?  None
+        when the queue cannot be read."""
+        deadline = time.monotonic() + timeout
+        while (queued := self.accept_queue()) != 0:
+            if queued is None:
+                return None
+            if time.monotonic() >= deadline:
                 return False
+            time.sleep(0.002)
+        return True
 
     def _elsewhere(self) -> str:
         """Where it listens instead, said so that the user can check it there."""

@@ -126,9 +126,14 @@ MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skip": "SKIP"}
 HINTS = (
     ("in use", "another process holds the address; stop it, or set SO_REUSEADDR before bind()"),
     (
-        "did not accept a connection",
+        "did not listen on",
         "the server is not listening on this host/port: check the address it binds and that "
         "it calls listen()",
+    ),
+    (
+        "never accepted",
+        "the server listens but does not accept(): call accept() as connections come (in a "
+        "loop, or when select()/poll() says the listening socket is readable)",
     ),
     (
         "accepted no connection within",

@@ -147,11 +147,20 @@ def test_nonconformant_server_exit_1_names_requirement_and_difference(tmp_path):
     assert outcomes == {"listen": "pass", "upper": "fail"}
 
 
+def test_server_that_listens_but_never_accepts_fails_listen():
+    """Its clients' connects succeed (the kernel's backlog): the accept queue tells."""
+    never = [sys.executable, str(SERVERS / "never_accepts.py"), "{port}", "{host}"]
+    proc = run("check", "--profile", "quick", "--only", "listen", "-n", "1", "--", *never)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "the connection was never accepted" in proc.stdout
+    assert "hint: the server listens but does not accept()" in proc.stdout
+
+
 def test_server_that_never_listens_fails_listen_and_leaves_nothing(tmp_path):
     never = [sys.executable, str(SERVERS / "never_listens.py"), "{port}", "{host}"]
     proc = run("check", "--profile", "quick", "--only", "listen", "-n", "1", "--", *never)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "did not accept a connection" in proc.stdout
+    assert "did not listen on" in proc.stdout
 
 
 def test_rfc862_spec_runs_with_no_new_code():

@@ -1,6 +1,5 @@
-"""Planted bug (many-connections): after 1000 accepted connections (the runner's readiness
-probe included) it closes its listening socket; open connections keep being served, new ones
-are refused.
+"""Planted bug (many-connections): after 1000 accepted connections it closes its listening
+socket; open connections keep being served, new ones are refused.
 
 Usage: accept_limit.py PORT [HOST]
 """

@@ -1,8 +1,8 @@
 """Planted bug (many-connections, survive-reset): the whole process exits as soon as the
 first client that sent at least one byte is done (EOF, reset or error).
 
-Connections that send nothing (such as the runner's readiness probe) do not count, so the
-server starts up fine and serves its first real client correctly -- and nobody after.
+Connections that send nothing do not count: it serves its first client that sends correctly --
+and nobody after.
 Usage: exits_after_first.py PORT [HOST]
 """
 import os
