@@ -271,14 +271,7 @@ def test_in_user_namespaces_a_server_whose_interpreter_others_cannot_read_is_che
     server in user namespaces shows it too."""
     hidden = unprivileged.folder("private")
     venv = hidden / "venv"
-    made = subprocess.run(
-        [unprivileged.python, "-m", "venv", "--without-pip", str(venv)],
-        user=unprivileged.uid,
-        group=unprivileged.gid,
-        extra_groups=[] if unprivileged.uid is not None else None,
-        capture_output=True,
-        text=True,
-    )
+    made = unprivileged.run_program([unprivileged.python, "-m", "venv", "--without-pip", str(venv)])
     assert made.returncode == 0, made.stderr
     here = unprivileged.folder("student")
     shutil.copy(IMPLS_DIR / "select" / "server.py", here / "server.py")

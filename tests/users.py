@@ -41,8 +41,14 @@ class User:
         self, *args: str, cwd: Path | None = None, timeout: float = 600
     ) -> subprocess.CompletedProcess[str]:
         """`echo-conformance ARGS` as this user, in `cwd` (its home by default)."""
+        return self.run_program([self.python, "-m", "conformance.cli", *args], cwd, timeout)
+
+    def run_program(
+        self, argv: list[str], cwd: Path | None = None, timeout: float = 600
+    ) -> subprocess.CompletedProcess[str]:
+        """Any program, as this user, in `cwd` (its home by default)."""
         return subprocess.run(
-            [self.python, "-m", "conformance.cli", *args],
+            argv,
             capture_output=True,
             text=True,
             timeout=timeout,
