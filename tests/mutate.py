@@ -4,7 +4,8 @@
 
 Each mutant is the server with one small change (a comparison flipped, a number moved by one, a
 boolean operator swapped, a statement removed) and is checked with `echo-conformance check`.
-Killed: some requirement fails.  A survivor is either equivalent (the change cannot be seen from
+Killed: some requirement fails (an error, a skip or a missing report is no kill: the mutant is
+"not judged", and the run exits 1).  A survivor is either equivalent (the change cannot be seen from
 outside, or only in a way no requirement asks about: explained in tests/mutants/NAME.toml) or a
 missing check (add one).  Prints one line per mutant and the tally; exits 1 when a survivor is
 unexplained.
@@ -41,7 +42,18 @@ SKIP_STATEMENTS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, as
 
 
 def sites(tree: ast.Module) -> Iterator[tuple[ast.AST, str]]:
-    """Every place a mutation applies, with what it does (in walk order: stable)."""
+    """Every place a mutation applies, with what it does (in walk order: stable); where the same
+    change applies twice on a line, which one, counted from the left: one name, one mutant."""
+    found = [(node, what, node.lineno, node.col_offset) for node, what in _sites(tree)]
+    columns: dict[tuple[int, str], list[int]] = {}
+    for _, what, line, column in found:
+        columns.setdefault((line, what), []).append(column)
+    for node, what, line, column in found:
+        same = sorted(columns[(line, what)])
+        yield node, what if len(same) == 1 else f"{what} (#{same.index(column) + 1} on its line)"
+
+
+def _sites(tree: ast.Module) -> Iterator[tuple[ast.expr | ast.stmt, str]]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Compare):
             for op in node.ops:
@@ -118,8 +130,9 @@ def explain(
     return None
 
 
-def check(folder: Path, profile: str) -> list[str]:
-    """The requirements the server in `folder` fails (empty: the mutant survived)."""
+def check(folder: Path, profile: str) -> tuple[list[str], list[str]]:
+    """The requirements the server in `folder` fails (empty: the mutant survived), and what could
+    not be judged (a requirement's error or skip, or no report at all)."""
     report = folder / "report.json"
     argv = [sys.executable, "-m", "conformance.cli", "check", "--profile", profile]
     argv += ["--json", str(report), "--", sys.executable, "server.py", "{port}", "{host}"]
@@ -127,9 +140,15 @@ def check(folder: Path, profile: str) -> list[str]:
         argv, cwd=folder, capture_output=True, text=True, timeout=900, check=False
     )
     if not report.exists():
-        return [f"(no report: exit {done.returncode}: {done.stderr.strip()[-200:]})"]
+        return [], [f"no report: exit {done.returncode}: {done.stderr.strip()[-200:]}"]
     data = json.loads(report.read_text())
-    return [r["id"] for r in data["requirements"] if r["outcome"] != "pass"]
+    failed = [r["id"] for r in data["requirements"] if r["outcome"] == "fail"]
+    unjudged = [
+        f"{r['id']}: {r['outcome']}"
+        for r in data["requirements"]
+        if r["outcome"] not in ("pass", "fail")
+    ]
+    return failed, unjudged
 
 
 def main() -> int:
@@ -142,7 +161,7 @@ def main() -> int:
     source = (Path(args.impl) / "server.py").read_text()
     why = explanations(Path(args.impl))
     count = len(list(sites(ast.parse(source))))
-    killed, equivalent, unexplained = 0, 0, []
+    killed, equivalent, unexplained, unjudged = 0, 0, [], []
     for k in args.only or range(count):
         code, line, what = mutant(source, k)
         if args.list:
@@ -150,11 +169,14 @@ def main() -> int:
             continue
         with tempfile.TemporaryDirectory(prefix="echo-mutant-") as tmp:
             (Path(tmp) / "server.py").write_text(code)
-            failed = check(Path(tmp), args.profile)
+            failed, errors = check(Path(tmp), args.profile)
         reason = explain(why, source, line, what)
         if failed:
             killed += 1
             verdict = f"killed ({', '.join(failed)})"
+        elif errors:
+            unjudged.append(k)
+            verdict = f"NOT JUDGED ({'; '.join(errors)})"
         elif reason:
             equivalent += 1
             verdict = f"equivalent: {reason['why']}"
@@ -167,9 +189,9 @@ def main() -> int:
     total = len(args.only) or count
     print(
         f"\nmutants killed: {killed}/{total}; equivalent (explained): {equivalent}; "
-        f"unexplained survivors: {unexplained or 'none'}"
+        f"unexplained survivors: {unexplained or 'none'}; not judged: {unjudged or 'none'}"
     )
-    return 1 if unexplained else 0
+    return 1 if unexplained or unjudged else 0
 
 
 if __name__ == "__main__":
