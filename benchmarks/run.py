@@ -360,7 +360,7 @@ def recv_exactly(sock: socket.socket, size: int) -> bytes:
 
 def harness_examples(server: Server, spec: Spec, w: Workload) -> Rate:
     """Connect, one round trip of `w.size` bytes, close: one stateless example of `upper`, as
-    check_transform runs it (a fresh restartable Session each, round_trip)."""
+    check_transform runs it (a fresh stateless Session each, round_trip)."""
     message = block(w.size, 2)
     transform = Transform.of(spec)
 
@@ -368,7 +368,7 @@ def harness_examples(server: Server, spec: Spec, w: Workload) -> Rate:
         server.await_settled()  # what ctx.session() does before each example
         if not server.alive():
             raise BenchError(f"the server {server.exit_status()}")
-        with Session(server, spec, transform, restartable=True) as s:
+        with Session(server, spec, transform, stateless=True) as s:
             round_trip(s, message)
 
     return timed(w, exchange)

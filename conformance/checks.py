@@ -1,9 +1,9 @@
 """One check per requirement, each named for what it checks.
 
 A check drives a running server through Sessions and raises NonConformance when the model sees a
-deviation.  Stateless checks run Hypothesis examples on fresh connections; a server that died
-between examples is restarted first, so each example is judged on its own and a crash is pinned
-on the smallest input that causes it.
+deviation.  Stateless checks run Hypothesis examples on fresh connections of one server; a
+server that has ended since the check started fails the check, and is never restarted to turn
+its crash into a pass.
 """
 
 from __future__ import annotations
@@ -42,12 +42,17 @@ class Context:
     def transform(self) -> Transform:
         return Transform.of(self.spec)
 
-    def session(self, restart: bool = True) -> Session:
-        """A fresh session; for stateless examples, on a live server."""
-        if restart:
+    def session(self, stateless: bool = True) -> Session:
+        """A fresh session; for stateless examples, on a server still running."""
+        s = Session(self.server, self.spec, self.transform, stateless=stateless)
+        if stateless:
             self.server.await_settled()  # what drawing this example left of the last one's
-            self.server.ensure_running()
-        return Session(self.server, self.spec, self.transform, restartable=restart)
+            if not self.server.alive():
+                s.fail(
+                    f"the server {self.server.exit_status()} before this example: it must keep "
+                    "serving, connection after connection"
+                )
+        return s
 
     def falsify(self, body: Callable[[Any], None], strategy: Any, examples: list[Any]) -> None:
         falsify(body, strategy, self.profile, examples, self.seed)
@@ -92,7 +97,7 @@ def round_trip(session: Session, data: bytes, name: str | None = None) -> Peer:
 def check_listen(ctx: Context) -> None:
     """A client's connection is accepted (it leaves the accept queue: the kernel completes the
     handshake of a server that never calls accept()), and is not closed at once."""
-    with ctx.session(restart=False) as s:
+    with ctx.session(stateless=False) as s:
         s.connect()
         accepted = s.server.await_accepted(s.timeouts.reply)
         if accepted is None:
@@ -327,7 +332,7 @@ def check_many_connections(ctx: Context) -> None:
     trip every so often: no descriptor leak, no accept limit.  Connections are closed oldest
     first, so an iterative server passes too."""
     p = ctx.params
-    with ctx.session(restart=False) as s:
+    with ctx.session(stateless=False) as s:
         window: list[Peer] = []
         for i in range(1, p["connections"] + 1):
             window.append(s.connect(f"k{i}"))
@@ -354,7 +359,7 @@ def check_concurrent(ctx: Context) -> None:
     from conformance.machine import run_clients_machine
 
     p = ctx.params
-    with ctx.session(restart=False) as s:
+    with ctx.session(stateless=False) as s:
         hog = s.connect("unread")
         s.fill(hog, p["unread"], p["still"])
         round_trip(s, b"served while another client reads nothing?", "other")
@@ -367,7 +372,7 @@ def check_idle_cpu(ctx: Context) -> None:
     """Idle means asleep: little CPU with no client, and with clients connected but silent
     after another one reset while owed replies (a server that retries the failed send spins)."""
     p = ctx.params
-    with ctx.session(restart=False) as s:
+    with ctx.session(stateless=False) as s:
         _measure_idle(s, p, "with no client connected")
         first = round_trip(s, b"wake up")  # the first client: even an iterative server serves it
         for _ in range(p["clients"] - 1):
@@ -408,7 +413,7 @@ def check_capacity(ctx: Context) -> None:
     has descriptors come and go, and it serves every client it holds, and new ones."""
     p = ctx.params
     n = p["connections"]
-    with ctx.session(restart=False) as s:
+    with ctx.session(stateless=False) as s:
         # Connect in small batches, each answered while all earlier ones stay connected...
         for first in range(0, n, BATCH):
             batch = [s.connect(f"h{i + 1}") for i in range(first, min(n, first + BATCH))]

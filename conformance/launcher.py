@@ -331,14 +331,6 @@ class Server:
         """Until the moment settled_at, which Session.close sets at a stateless example's end."""
         time.sleep(max(0.0, self.settled_at - time.monotonic()))
 
-    def ensure_running(self) -> bool:
-        """Restart the server if it has exited; True when it had to."""
-        if self.alive():
-            return False
-        self.stop()
-        self.start()
-        return True
-
     def await_exit(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for the server to end; has it?"""
         deadline = time.monotonic() + timeout

@@ -63,7 +63,7 @@ class Session:
     """One check (or one Hypothesis example) against one server."""
 
     def __init__(
-        self, server: Server, spec: Spec, transform: Transform, restartable: bool = False
+        self, server: Server, spec: Spec, transform: Transform, stateless: bool = False
     ) -> None:
         self.server = server
         self.spec = spec
@@ -71,10 +71,7 @@ class Session:
         self.transform = transform
         self.transcript = Transcript()
         self.peers: list[Peer] = []
-        # A stateless example starts on a live server: one that is found dead at the first
-        # connect is restarted once.
-        self.restartable = restartable
-        self.stateless = restartable
+        self.stateless = stateless  # a Hypothesis example of a stateless check
 
     # -- connections ----------------------------------------------------------------------
 
@@ -91,26 +88,10 @@ class Session:
             )
         except Refused as exc:
             self._settle_exit()
-            if not self._exited_before_this_example():
-                self.fail(f"{name}: {exc} ({self._server_state()})")
-            return self._restart_and_connect(name)
-        if self._exited_before_this_example():
-            conn.close()  # accepted by a server that was exiting
-            return self._restart_and_connect(name)
-        self.restartable = False
+            self.fail(f"{name}: {exc} ({self._server_state()})")
         peer = Peer(conn, self.transform)
         self.peers.append(peer)
         return peer
-
-    def _exited_before_this_example(self) -> bool:
-        """Found dead at a stateless example's first connect: it was exiting after the previous
-        example, which is that example's business, not this one's."""
-        return self.restartable and not self.server.alive()
-
-    def _restart_and_connect(self, name: str) -> Peer:
-        self.server.ensure_running()
-        self.restartable = False  # once
-        return self.connect(name)
 
     def _pace(self, name: str) -> None:
         """Wait for room in the server's accept queue.  A server with a small listen backlog is

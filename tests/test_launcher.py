@@ -328,24 +328,6 @@ def test_pick_port_avoids_the_ephemeral_range():
     assert len(ports) == 5 and all(10000 <= p < low for p in ports)
 
 
-def test_restart_after_exit(tmp_path, spec):
-    # Exits after its first accepted connection.
-    source = (
-        "import socket, sys\ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, "
-        "socket.SO_REUSEADDR, 1)\ns.bind((sys.argv[2], int(sys.argv[1]))); s.listen()\n"
-        "s.accept()\n"
-    )
-    with Server(target(tmp_path, source), spec) as server:
-        server.start()
-        with server.new_socket(socket.AF_INET) as client:
-            client.connect(server.address)
-        deadline = time.monotonic() + 5
-        while server.alive() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert server.ensure_running() is True
-        assert server.starts == 2 and "restarted" in server.diagnostics()
-
-
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
 def test_accept_queue_is_read_from_sock_diag_and_from_proc_alike(tmp_path, spec, isolation, host):
     """A server that never accepts: the connections wait in its accept queue."""
