@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -333,12 +333,7 @@ class Server:
 
     def await_exit(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for the server to end; has it?"""
-        deadline = time.monotonic() + timeout
-        while self.alive():
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.002)
-        return True
+        return _until(lambda: not self.alive(), timeout)
 
     def alive(self) -> bool:
         """Is the server running?  Isolated: is its PID 1 (the supervisor outlives it)."""
@@ -428,12 +423,12 @@ class Server:
         proc.wait()
         self._read_status()
         grace = self.spec.timeouts.grace
-        if self._init_pid is not None:
-            _wait_gone(self._init_pid, grace)
+        init = self._init_pid
+        if init is not None:
+            # The kernel ends a PID namespace's other processes before its PID 1 is gone.
+            _until(lambda: not _alive(init), grace, 0.005)
         else:  # SIGKILLed, its processes end a moment later: none is to be seen after stop()
-            deadline = time.monotonic() + grace
-            while any(_alive(pid) for pid in self.pids()) and time.monotonic() < deadline:
-                time.sleep(0.005)
+            _until(lambda: not any(_alive(pid) for pid in self.pids()), grace, 0.005)
 
     def _close_handles(self) -> None:
         if self._listeners is not None:
@@ -642,12 +637,14 @@ def _stat(pid: int) -> list[str] | None:
     return stat[stat.rindex(")") + 2 :].split()
 
 
-def _wait_gone(pid: int, timeout: float) -> None:
-    """Wait until `pid` has ended (a zombie has): the kernel ends a PID namespace's other
-    processes before its PID 1 is gone."""
+def _until(done: Callable[[], bool], timeout: float, step: float = 0.002) -> bool:
+    """Poll `done()` every `step` seconds until it holds or `timeout` seconds pass; does it?"""
     deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.005)
+    while not done():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(step)
+    return True
 
 
 def _alive(pid: int) -> bool:

@@ -135,7 +135,6 @@ class Network:
         (waits for the server to be ready)."""
         key = (family, kind, proto)
         if not self.spare.get(key) and key not in self.asked:
-            self.spare.setdefault(key, [])
             self._ask(key)
 
     def _ask(self, key: Key) -> None:
@@ -158,7 +157,7 @@ class Network:
             raise _gone()
         key = self.asked.popleft()
         if fds:
-            self.spare[key] += reversed([Socket(fileno=fd) for fd in fds])
+            self.spare.setdefault(key, []).extend(reversed([Socket(fileno=fd) for fd in fds]))
         else:
             err = struct.unpack("=i", answer)[0]
             self.refused[key] = OSError(err, os.strerror(err))
