@@ -17,13 +17,17 @@ from typing import Any
 from hypothesis import strategies as st
 
 from conformance.launcher import Server
-from conformance.model import Transform
+from conformance.model import LearnedTransform, Transform
 from conformance.outcome import RunnerError
 from conformance.payload import block
 from conformance.profiles import Profile
 from conformance.properties import falsify
 from conformance.session import BATCH, Peer, Session
 from conformance.spec import Requirement, Spec
+
+# The checks that judge the byte transform itself; every other check takes a server's
+# consistent answer to a byte value as that server's image of it.
+JUDGE_THE_TRANSFORM = frozenset({"transform"})
 
 
 @dataclass
@@ -40,11 +44,18 @@ class Context:
 
     @cached_property
     def transform(self) -> Transform:
-        return Transform.of(self.spec)
+        """The spec's transform for the check that judges it; for every other check, the
+        server's own consistent answers, learned as they come (one defect, one failure)."""
+        if self.requirement.check in JUDGE_THE_TRANSFORM:
+            return Transform.of(self.spec)
+        return LearnedTransform.of(self.spec)
 
     def session(self, stateless: bool = True) -> Session:
         """A fresh session; for stateless examples, on a server still running."""
-        s = Session(self.server, self.spec, self.transform, stateless=stateless)
+        prompt = self.spec.checked_by("prompt")
+        if prompt == self.requirement.id:
+            prompt = None
+        s = Session(self.server, self.spec, self.transform, stateless, prompt)
         if stateless:
             self.server.await_settled()  # what drawing this example left of the last one's
             if not self.server.alive():

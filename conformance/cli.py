@@ -776,7 +776,7 @@ def build_reports(
                 details={} if result is None else result["details"],
             )
             report.entries.append(entry)
-        reports.append(report)
+        reports.append(report.settle())
     return reports
 
 

@@ -207,7 +207,9 @@ def _report(
         if sub.impl is None:
             summary = sub.problem
         elif result is None and first is not None and first.outcome != "pass":
-            summary = "not checked: the server does not accept connections (see listen)"
+            outcome, listen = "not-judged", spec.requirements[0].id
+            summary = f"not judged: needs {listen}: the server does not accept connections"
+            details = {"needs": listen, "failure": summary}
         elif result is None:
             outcome, summary = "error", "the check did not run"
         else:
@@ -226,7 +228,7 @@ def _report(
                 details=details,
             )
         )
-    return report
+    return report.settle()
 
 
 def replay_template(spec: Spec, sub: Submission, shared: tuple[str, ...] = ()) -> str:
@@ -304,7 +306,8 @@ def gradescope_results(report: Report) -> dict[str, Any]:
         passed = e.outcome == "pass"
         output = [f"{req.title} ({e.level}): {req.text}"]
         if not passed:
-            output += ["", f"{e.outcome.upper()}: {e.summary}"]
+            ending = e.summary if e.needs else f"{e.outcome.upper()}: {e.summary}"
+            output += ["", ending]
             if hint(e.summary):
                 output.append(f"hint: {hint(e.summary)}")
             if e.evidence:

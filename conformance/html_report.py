@@ -24,13 +24,14 @@ from conformance.report import Entry, Report, hint
 KINDS: dict[str, tuple[str, str]] = {
     "pass": ("pass", "passed, as declared"),
     "fail": ("FAIL", "failed"),
+    "not-judged": ("n/a", "not judged: the server fails a requirement this check needs first"),
     "xfail": ("xfail", "failed as declared (an expected failure)"),
     "xpass": ("PASS!", "passed although declared to fail: the declaration is wrong"),
     "error": ("ERROR", "the check could not run (the runner or the machine, not the server)"),
     "skip": ("skip", "not checked"),
 }
 # Sorting a requirement's column puts the worst first.
-RANK = {"xpass": 0, "fail": 1, "error": 2, "skip": 3, "xfail": 4, "pass": 5}
+RANK = {"xpass": 0, "fail": 1, "not-judged": 2, "error": 3, "skip": 4, "xfail": 5, "pass": 6}
 VERDICT_RANK = {"nonconformant": 0, "error": 1, "conformant": 2}
 VERDICT_TEXT = {
     "conformant": "conformant",
@@ -80,8 +81,8 @@ def anchor(impl: str, rid: str) -> str:
 
 
 def cell_kind(e: Entry) -> str:
-    if e.expected == "fail" and e.outcome in ("pass", "fail"):
-        return "xfail" if e.outcome == "fail" else "xpass"
+    if e.expected == "fail" and e.outcome in ("pass", "fail", "not-judged"):
+        return "xfail" if e.failed else "xpass"
     return e.outcome if e.outcome in KINDS else "error"
 
 
@@ -464,7 +465,7 @@ code { background: #f3f3f3; padding: 0 .2em; border-radius: 3px; }
 .k-xfail { background: #e9edf4; color: #44546f; }
 .k-xpass { background: #a8006f; color: #fff; }
 .k-error { background: #ffeeb8; color: #6e4a00; }
-.k-skip, .k-none { background: #f1f1f1; color: #666; }
+.k-skip, .k-none, .k-not-judged { background: #f1f1f1; color: #666; }
 td.k-xpass a, .badge.k-xpass { text-decoration: underline wavy; }
 .v-conformant { color: #145a26; }
 .v-nonconformant { color: #a1140c; font-weight: 600; white-space: nowrap; }

@@ -89,10 +89,12 @@ def _ending(report: Report, entry: Entry) -> tuple[str, str, str]:
             return "", "", ""
         message = f"passed, but declared to fail: {entry.expected_reason}"
         return "failure", message, "the declaration is out of date: remove it"
-    if entry.outcome == "fail" and declared:
+    if entry.failed and declared:
         return "skipped", f"expected failure: {entry.expected_reason}", entry.summary
     if entry.outcome == "skip":
         return "skipped", entry.summary or "not checked", ""
+    if entry.outcome == "not-judged":  # the requirement it needs has its own failure
+        return "skipped", entry.summary, explanation(report, entry)
     kind = "failure" if entry.outcome == "fail" else "error"
     return kind, entry.summary, explanation(report, entry)
 

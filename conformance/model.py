@@ -8,6 +8,7 @@ with a Deviation when that was not allowed.
 from __future__ import annotations
 
 import bisect
+import weakref
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -35,6 +36,56 @@ class Transform:
     def changed(self) -> bytes:
         """The byte values the transform does not echo as they are."""
         return bytes(b for b in range(256) if self.table[b] != b)
+
+    version = 0  # how many times the table changed (a LearnedTransform learns)
+
+    def watch(self, stream: ReplyStream) -> None:
+        """A reply stream judged by this transform was opened."""
+
+    def learn(self, sent: int, answer: int) -> bool:
+        """The server answered the byte value `sent` with `answer`, not with the table's image:
+        may the table take it?  The spec's transform takes no other answer."""
+        return False
+
+    def expectation(self, sent: int) -> str:
+        """Why the reply to the byte value `sent` is expected to be what the table says."""
+        return f"the image of the sent byte {describe_byte(sent)}"
+
+
+class LearnedTransform(Transform):
+    """The spec's transform, except where the server consistently answers a byte value with
+    another byte: learned within one check, so that a check other than the mapping's own
+    judges its property, not the mapping again (a server that does not uppercase `z` fails
+    `upper`, and only `upper`).  Anything lost, added, duplicated or reordered still shows:
+    a learned answer is one byte for one byte value, the same every time."""
+
+    def __init__(self, ranges: tuple[ByteRange, ...]) -> None:
+        super().__init__(ranges)
+        self.learned: dict[int, int] = {}
+        self._streams: weakref.WeakSet[ReplyStream] = weakref.WeakSet()
+
+    def watch(self, stream: ReplyStream) -> None:
+        self._streams.add(stream)
+
+    def learn(self, sent: int, answer: int) -> bool:
+        """Take `answer` as this server's image of `sent`, unless it answered `sent` otherwise
+        before (in a reply stream of this check still held)."""
+        if sent in self.learned or any(s.answered_contains(sent) for s in self._streams):
+            return False
+        self.learned[sent] = answer
+        table = bytearray(self.table)
+        table[sent] = answer
+        self.table = bytes(table)
+        self.version += 1
+        return True
+
+    def expectation(self, sent: int) -> str:
+        shown = describe_byte(sent)
+        if sent in self.learned:
+            return f"this server's own answer to the sent byte {shown}, earlier in this check"
+        return (
+            f"the image of the sent byte {shown}, as this server answered it earlier in this check"
+        )
 
 
 class Kind(str, Enum):
@@ -68,7 +119,7 @@ class State(str, Enum):
     CLOSED = "closed"  # the server closed (EOF seen) or a reset ended it
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: held in a WeakSet
 class ReplyStream:
     """One connection's request and reply streams, and what the client may observe next.
 
@@ -87,6 +138,13 @@ class ReplyStream:
     _pieces: list[bytes] = field(default_factory=list)
     _ends: list[int] = field(default_factory=list)
     _recent: bytes = b""  # the last WINDOW reply bytes, context for a difference that follows
+    _matched: int = 0  # reply bytes compared and found right: the first `_matched` sent bytes
+    # are answered as the transform's table says
+    _version: int = 0  # the transform's version that _expected was translated with
+
+    def __post_init__(self) -> None:
+        self._version = self.transform.version
+        self.transform.watch(self)
 
     @property
     def owed(self) -> int:
@@ -107,12 +165,18 @@ class ReplyStream:
     def on_receive(self, data: bytes) -> Deviation | None:
         """Reply bytes arrived: they must continue the expected stream."""
         start, recent = self.received, self._recent
-        expected = self._expected[start : start + len(data)]
         self.received += len(data)
         self._recent = data[-WINDOW:] if len(data) >= WINDOW else (recent + data)[-WINDOW:]
-        if data[: len(expected)] != expected:
+        self._refresh()
+        expected = self._expected[start : start + len(data)]
+        while data[: len(expected)] != expected:
             first = next(i for i, (w, g) in enumerate(zip(expected, data)) if w != g)
-            return self._difference(start + first, recent + data, start - len(recent))
+            self._matched = offset = start + first
+            if not self.transform.learn(self._sent_byte(offset), data[first]):
+                return self._difference(offset, recent + data, start - len(recent))
+            self._refresh()
+            expected = self._expected[start : start + len(data)]
+        self._matched = start + len(expected)
         if len(data) > len(expected):
             offset = start + len(expected)
             extra = len(data) - len(expected)
@@ -124,6 +188,27 @@ class ReplyStream:
                 data[len(expected) : len(expected) + WINDOW],
             )
         return None
+
+    def answered_contains(self, value: int) -> bool:
+        """Was the byte value `value` sent and answered (as the table says) in this stream?"""
+        needle, end = bytes([value]), self._matched
+        i = bisect.bisect_right(self._ends, end)
+        start = self._ends[i - 1] if i else 0
+        whole = any(needle in piece for piece in self._pieces[:i])
+        return whole or (i < len(self._pieces) and needle in self._pieces[i][: end - start])
+
+    def _refresh(self) -> None:
+        """The transform learned an answer since: what is still owed is expected anew."""
+        if self._version != self.transform.version:
+            self._version = self.transform.version
+            self._expected[self._matched :] = self.transform(self._request_from(self._matched))
+
+    def _request_from(self, offset: int) -> bytes:
+        i = bisect.bisect_right(self._ends, offset)
+        if i == len(self._pieces):
+            return b""
+        start = self._ends[i - 1] if i else 0
+        return b"".join([self._pieces[i][offset - start :], *self._pieces[i + 1 :]])
 
     def on_eof(self) -> Deviation | None:
         """The server closed its side."""
@@ -186,7 +271,7 @@ class ReplyStream:
             Kind.MISMATCH,
             f"reply byte at offset {offset} is {describe_byte(received[offset - at])}, "
             f"expected {describe_byte(self._expected[offset])} "
-            f"(the image of the sent byte {describe_byte(self._sent_byte(offset))})",
+            f"({self.transform.expectation(self._sent_byte(offset))})",
             offset,
             bytes(self._expected[lo : lo + WINDOW]),
             received[lo - at : lo - at + WINDOW],

@@ -1,4 +1,4 @@
-"""The three ways a check ends other than passing."""
+"""The ways a check ends other than passing."""
 
 from __future__ import annotations
 
@@ -19,6 +19,25 @@ class NonConformance(AssertionError):
         self.summary = summary
         self.evidence = evidence
         self.details = details or {}  # the evidence as data, for reports that draw it
+
+
+class NotJudged(NonConformance):
+    """The check could not judge its own property because the server fails another
+    requirement first, `needs` (nothing accepted: listen; nothing answered before more input:
+    prompt): worth no points, not a pass, and not a fail of this requirement.
+
+    `failure` is what the check saw, which becomes its fail if `needs` turns out to pass."""
+
+    def __init__(
+        self,
+        needs: str,
+        why: str,
+        failure: str,
+        evidence: str = "",
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(f"not judged: needs {needs}: {why}", evidence, details)
+        self.details.update(needs=needs, failure=failure)
 
 
 class RunnerError(Exception):

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from conformance.impls import Implementation, adhoc, find_impl, registry
-from conformance.outcome import NonConformance, RunnerError, UsageError
+from conformance.outcome import NonConformance, NotJudged, RunnerError, UsageError
 from conformance.platforms import require_linux
 from conformance.profiles import PROFILES, get_profile
 from conformance.runner import Options, check_requirement
@@ -270,8 +270,9 @@ class RequirementItem(pytest.Item):
         try:
             check_requirement(cfg.spec, self.req, self.impl, cfg.options)
         except NonConformance as exc:
+            outcome = "not-judged" if isinstance(exc, NotJudged) else "fail"
             result.update(
-                outcome="fail", summary=exc.summary, evidence=exc.evidence, details=exc.details
+                outcome=outcome, summary=exc.summary, evidence=exc.evidence, details=exc.details
             )
             raise
         except Exception as exc:
@@ -289,7 +290,8 @@ class RequirementItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         exc = excinfo.value
         if isinstance(exc, NonConformance):
-            return explain(self.req, exc.summary, exc.evidence, self.replay_hint())
+            verb = "" if isinstance(exc, NotJudged) else " violated:"
+            return explain(self.req, verb, exc.summary, exc.evidence, self.replay_hint())
         if isinstance(exc, RunnerError):
             return f"error (not the server's fault): {exc}"
         return str(super().repr_failure(excinfo))
@@ -314,11 +316,11 @@ class RequirementItem(pytest.Item):
         return self.path, None, f"{self.impl.name}: {self.req.id} ({self.req.level})"
 
 
-def explain(req: Requirement, summary: str, evidence: str, replay: str) -> str:
+def explain(req: Requirement, verb: str, summary: str, evidence: str, replay: str) -> str:
     """A failure, for a person: which requirement, what it says, what happened, how to replay."""
     return "\n".join(
         [
-            f"{req.id} ({req.level}) violated: {summary}",
+            f"{req.id} ({req.level}){verb} {summary}",
             f"requirement: {req.text}",
             evidence,
             replay,

@@ -17,7 +17,7 @@ from hypothesis.control import current_build_context
 from hypothesis.errors import Flaky
 
 from conformance.evidence import clip
-from conformance.outcome import NonConformance
+from conformance.outcome import NonConformance, NotJudged
 from conformance.profiles import Profile
 
 
@@ -47,6 +47,8 @@ class ShrinkBudget:
         if self.first_failure is None:
             self.first_failure = time.monotonic()
             self.first = exc
+        if isinstance(exc, NotJudged):  # a smaller case would say no more
+            self.first_failure = -self.seconds
 
     def admits(self) -> bool:
         if self.first_failure is None or time.monotonic() - self.first_failure <= self.seconds:
@@ -100,11 +102,8 @@ def run_hypothesis(test: Callable[[], None], budget: ShrinkBudget) -> None:
         inner = _first_nonconformance(exc) or budget.first
         if inner is None:
             raise
-        raise NonConformance(
-            inner.summary + " (seen once; it did not happen again when replayed)",
-            inner.evidence,
-            inner.details,
-        ) from None
+        inner.summary += " (seen once; it did not happen again when replayed)"
+        raise inner from None
 
 
 def _first_nonconformance(exc: BaseException) -> NonConformance | None:

@@ -26,7 +26,7 @@ class Entry:
     level: str
     points: int
     required: bool
-    outcome: str  # pass | fail | error | skip
+    outcome: str  # pass | fail | not-judged | error | skip
     summary: str = ""
     evidence: str = ""
     expected: str = "pass"  # what the implementation declares: pass | fail
@@ -38,7 +38,18 @@ class Entry:
 
     @property
     def as_declared(self) -> bool:
-        return self.outcome == self.expected
+        """A declared failure may show as not judged: either way the requirement is not met."""
+        return self.outcome == self.expected or (self.failed and self.expected == "fail")
+
+    @property
+    def failed(self) -> bool:
+        """Not met, through the server's fault: failed, or not judged for want of another."""
+        return self.outcome in ("fail", "not-judged")
+
+    @property
+    def needs(self) -> str:
+        """The requirement a not-judged entry waits for."""
+        return str(self.details.get("needs", "")) if self.outcome == "not-judged" else ""
 
 
 @dataclass
@@ -54,11 +65,20 @@ class Report:
     def replay_command(self, rid: str) -> str:
         return self.replay.replace("{id}", rid)
 
+    def settle(self) -> Report:
+        """A check not judged for want of a requirement that then passed (checked on its own,
+        the server met it) is a fail of that check, with what it saw."""
+        outcomes = {e.id: e.outcome for e in self.entries}
+        for e in self.entries:
+            if e.needs and outcomes.get(e.needs) == "pass":
+                e.outcome, e.summary = "fail", str(e.details.get("failure", e.summary))
+        return self
+
     @property
     def verdict(self) -> str:
         """conformant: every required check passed; error: none failed but one could not run."""
         required = [e for e in self.entries if e.required]
-        if any(e.outcome == "fail" for e in required):
+        if any(e.failed for e in required):
             return "nonconformant"
         if any(e.outcome in ("error", "skip") for e in required):
             return "error"
@@ -120,7 +140,8 @@ def write_json(path: Path, reports: list[Report], many: bool) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
-MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skip": "SKIP"}
+MARK = {"pass": "PASS", "fail": "FAIL", "not-judged": "N/A", "error": "ERROR", "skip": "SKIP"}
+CELL = {"pass": "pass", "fail": "fail", "not-judged": "n/a", "error": "ERROR", "skip": "skip"}
 
 # The usual causes behind a failure's words, for a student to act on (first match wins).
 HINTS = (
@@ -191,11 +212,17 @@ def render_report(report: Report, details: bool = True, table: bool = True) -> s
         lines += [requirement_line(e, width) for e in report.entries]
     lines.append("")
     if details:
-        for e in report.entries:
+        for e in root_causes_first(report.entries):
             if e.outcome in ("fail", "error") and e.expected != "fail":
                 lines += ["--- " + explanation(report, e), ""]
     lines.append(verdict_line(report))
     return "\n".join(lines)
+
+
+def root_causes_first(entries: list[Entry]) -> list[Entry]:
+    """The requirements others were not judged for want of, first."""
+    needed = {e.needs for e in entries}
+    return sorted(entries, key=lambda e: e.id not in needed)
 
 
 def render_head(report: Report) -> list[str]:
@@ -219,9 +246,7 @@ def requirement_line(e: Entry, width: int) -> str:
     """One requirement's line of the report: outcome, id, level and why."""
     note = e.summary if e.outcome != "pass" else ""
     if e.expected == "fail":
-        note = ("as declared: " if e.outcome == "fail" else "declared to fail: ") + (
-            e.expected_reason
-        )
+        note = ("as declared: " if e.failed else "declared to fail: ") + (e.expected_reason)
     return f"  {MARK[e.outcome]:<5} {e.id:<{width}}  {e.level:<6} {_clip(note)}"
 
 
@@ -245,6 +270,7 @@ def verdict_line(report: Report) -> str:
     failed = [e.id for e in report.entries if e.required and e.outcome == "fail"]
     errors = [e.id for e in report.entries if e.required and e.outcome in ("error", "skip")]
     should = [e.id for e in report.entries if not e.required and e.outcome == "fail"]
+    unjudged = [e for e in report.entries if e.needs]
     verdict = report.verdict
     text = {
         "conformant": "CONFORMANT",
@@ -256,6 +282,9 @@ def verdict_line(report: Report) -> str:
         text += f" on {checked}" if verdict == "conformant" else f" ({checked})"
     if should:
         text += f" (SHOULD not met: {', '.join(should)})"
+    for needs in dict.fromkeys(e.needs for e in unjudged):
+        ids = ", ".join(e.id for e in unjudged if e.needs == needs)
+        text += f" (not judged for want of {needs}: {ids})"
     return f"verdict: {text}"
 
 
@@ -269,17 +298,18 @@ def render_matrix(reports: list[Report]) -> str:
     for r in reports:
         cells = []
         for e, w in zip(r.entries, col):
-            cell = {"pass": "pass", "fail": "fail", "error": "ERROR", "skip": "skip"}[e.outcome]
-            if e.expected == "fail" and e.outcome == "fail":
+            cell = CELL[e.outcome]
+            if e.expected == "fail" and e.failed:
                 cell = "xfail"
-            elif not e.as_declared and e.outcome in ("pass", "fail"):
+            elif not e.as_declared and e.outcome in ("pass", "fail", "not-judged"):
                 cell = cell.upper() + "!"
             cells.append(cell.ljust(w))
         lines.append(r.impl.name.ljust(name_w) + "  " + "  ".join(cells))
     lines.append("")
     lines.append(
-        "pass/fail: as declared; xfail: a declared expected failure; "
-        "PASS!/FAIL!: contrary to the declaration; ERROR: the check could not run"
+        "pass/fail: as declared; xfail: a declared expected failure; n/a: not judged for want "
+        "of another requirement; PASS!/FAIL!: contrary to the declaration; ERROR: the check "
+        "could not run"
     )
     return "\n".join(lines)
 

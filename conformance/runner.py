@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from conformance.impls import Implementation
-from conformance.outcome import NonConformance, RunnerError
+from conformance.outcome import NonConformance, NotJudged, RunnerError
 from conformance.profiles import Profile, get_profile
 from conformance.spec import Requirement, Spec
 
-Outcome = Literal["pass", "fail", "error", "skip"]
+Outcome = Literal["pass", "fail", "not-judged", "error", "skip"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ def with_options(spec: Spec, options: Options) -> Spec:
 def check_requirement(
     spec: Spec, requirement: Requirement, impl: Implementation, options: Options
 ) -> None:
-    """Pass quietly, or raise NonConformance (fail) or anything else (error)."""
+    """Pass quietly, or raise NotJudged, NonConformance (fail) or anything else (error)."""
     # Imported here: the processes that only choose and report checks (the command line, a
     # parallel run's controller) need not load Hypothesis and the driver.
     from conformance.checks import CHECKS, Context
@@ -44,7 +44,14 @@ def check_requirement(
 
     spec = with_options(spec, options)
     with Server(impl.target, spec, shared=options.shared) as server:
-        server.start()
+        try:
+            server.start()
+        except NonConformance as exc:
+            listen = spec.checked_by("listen")
+            if listen in (None, requirement.id):
+                raise
+            why = "the server never listened"
+            raise NotJudged(listen, why, exc.summary, exc.evidence, exc.details) from None
         ctx = Context(spec, requirement, server, options.profile, options.seed)
         CHECKS[requirement.check](ctx)
 
@@ -70,6 +77,8 @@ def evaluate(
     details: dict[str, Any] = {}
     try:
         check_requirement(spec, requirement, impl, options)
+    except NotJudged as exc:
+        outcome, summary, evidence, details = "not-judged", exc.summary, exc.evidence, exc.details
     except NonConformance as exc:
         outcome, summary, evidence, details = "fail", exc.summary, exc.evidence, exc.details
     except RunnerError as exc:

@@ -16,7 +16,7 @@ from conformance.evidence import describe_deviation, details, render_transcript
 from conformance.launcher import Server
 from conformance.model import Deviation, Kind, ReplyStream, State, Transform
 from conformance.net import Conn, Refused, Stalled, Transcript, connect_nowait, disperse, pump
-from conformance.outcome import NonConformance
+from conformance.outcome import NonConformance, NotJudged
 from conformance.payload import block
 from conformance.spec import Spec
 
@@ -63,7 +63,12 @@ class Session:
     """One check (or one Hypothesis example) against one server."""
 
     def __init__(
-        self, server: Server, spec: Spec, transform: Transform, stateless: bool = False
+        self,
+        server: Server,
+        spec: Spec,
+        transform: Transform,
+        stateless: bool = False,
+        prompt: str | None = None,
     ) -> None:
         self.server = server
         self.spec = spec
@@ -72,6 +77,9 @@ class Session:
         self.transcript = Transcript()
         self.peers: list[Peer] = []
         self.stateless = stateless  # a Hypothesis example of a stateless check
+        # The requirement that replies come without waiting for more input, when it is not the
+        # one being checked: a missing reply that the client's half-close brings is its fail.
+        self.prompt = prompt
 
     # -- connections ----------------------------------------------------------------------
 
@@ -168,11 +176,32 @@ class Session:
                 context = f", {while_}" if while_ else ""
                 if not self.server.alive():
                     context += f" ({self._server_state()})"
-                self.fail(
-                    f"{p.name}: {p.deviation.kind.value}: {p.deviation.message}{context}",
-                    describe_deviation(p.deviation),
-                    (p.name, p.deviation),
-                )
+                deviation = p.deviation
+                summary = f"{p.name}: {deviation.kind.value}: {deviation.message}{context}"
+                detail = describe_deviation(deviation)
+                if self.prompt and self._answered_at_half_close(p):
+                    why = f"{p.name}'s replies came only at its half-close (held for more input)"
+                    self.fail(summary, detail, (p.name, deviation), (self.prompt, why))
+                self.fail(summary, detail, (p.name, deviation))
+
+    def _answered_at_half_close(self, peer: Peer) -> bool:
+        """Does the reply owed to `peer`, which is not coming, come once it half-closes?  Then
+        the server waits for more input before answering: it is not prompt."""
+        missing = peer.deviation
+        if missing is None or missing.kind is not Kind.MISSING or peer.conn.outbox:
+            return False
+        if peer.stream.state is not State.OPEN or not self.server.alive():
+            return False
+        peer.deviation = None
+        peer.half_close()
+        seconds = self.timeouts.reply
+        try:
+            pump([peer.conn], lambda: peer.settled or peer.deviation is not None, seconds)
+        except Stalled:
+            pass
+        answered = peer.deviation is None and peer.settled
+        peer.deviation = missing
+        return answered
 
     def replies(self, *peers: Peer, idle_timeout: float | None = None) -> None:
         """Send what is queued and wait for every owed reply byte."""
@@ -265,13 +294,23 @@ class Session:
     # -- failing --------------------------------------------------------------------------
 
     def fail(
-        self, summary: str, detail: str = "", deviation: tuple[str, Deviation] | None = None
+        self,
+        summary: str,
+        detail: str = "",
+        deviation: tuple[str, Deviation] | None = None,
+        not_judged: tuple[str, str] | None = None,
     ) -> NoReturn:
-        """Raise the verdict, with the evidence as text and as data (`deviation`: whose)."""
+        """Raise the verdict, with the evidence as text and as data (`deviation`: whose);
+        `not_judged`: (the requirement the server fails first, why) for a check that cannot
+        judge its own property."""
         parts = [detail, render_transcript(self.transcript), self.server.diagnostics()]
         streams = {p.name: p.stream for p in self.peers}
         data = details(self.transcript, streams, deviation, self.server.account())
-        raise NonConformance(summary, "\n".join(p for p in parts if p), data)
+        evidence = "\n".join(p for p in parts if p)
+        if not_judged is not None:
+            needs, why = not_judged
+            raise NotJudged(needs, why, summary, evidence, data)
+        raise NonConformance(summary, evidence, data)
 
     def _settle_exit(self) -> None:
         """A server that is crashing right now gets a moment to finish, so that its exit status

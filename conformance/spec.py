@@ -117,6 +117,10 @@ class Spec:
         known = ", ".join(r.id for r in self.requirements)
         raise KeyError(f"no requirement {rid!r} in {self.path.name} (known: {known})")
 
+    def checked_by(self, check: str) -> str | None:
+        """The id of the requirement that the check procedure `check` judges, if any."""
+        return next((r.id for r in self.requirements if r.check == check), None)
+
     @property
     def ids(self) -> tuple[str, ...]:
         return tuple(r.id for r in self.requirements)

@@ -73,3 +73,18 @@ def test_check_writes_valid_junit_with_the_failure_and_its_transcript(junit_sche
     failure = cases["upper"].find("failure")
     assert failure is not None and "wrong byte" in (failure.get("message") or "")
     assert "transcript (time, connection, event)" in (failure.text or "")
+
+
+def test_not_judged_is_skipped_unless_declared(spec):
+    needs = {"needs": "prompt", "failure": "c1: missing reply"}
+    unjudged = entry("stream", "not-judged", summary="not judged: needs prompt: held")
+    unjudged.details = needs
+    declared = entry("persist", "not-judged", "fail", summary="not judged", expected_reason="x")
+    declared.details = needs
+    root = junit_xml([report(spec, entry("prompt", "fail"), unjudged, declared)]).getroot()
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    skipped = cases["stream"].find("skipped")
+    assert skipped is not None and skipped.get("message") == "not judged: needs prompt: held"
+    xfail = cases["persist"].find("skipped")
+    assert xfail is not None and xfail.get("message") == "expected failure: x"
+    assert root.get("failures") == "1"

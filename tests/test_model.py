@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.model import Kind, ReplyStream, State, Transform
+from conformance.model import Kind, LearnedTransform, ReplyStream, State, Transform
 from conformance.spec import ByteRange
 
 UPPER = Transform((ByteRange(0x61, 0x7A, -0x20),))
@@ -107,3 +107,56 @@ def test_identity_transform_for_plain_echo():
     plain = ReplyStream(Transform(()))
     plain.on_send(b"abc")
     assert plain.on_receive(b"abc") is None
+
+
+# -- a server's own consistent answers (every check but the transform's) ---------------------
+
+
+def learning(*sent: bytes) -> tuple[LearnedTransform, list[ReplyStream]]:
+    t = LearnedTransform((ByteRange(0x61, 0x7A, -0x20),))
+    streams = [ReplyStream(t) for _ in sent]
+    for s, data in zip(streams, sent):
+        s.on_send(data)
+    return t, streams
+
+
+def test_the_spec_transform_takes_no_other_answer():
+    assert stream(b"zoo").on_receive(b"zOO").kind is Kind.MISMATCH
+
+
+@given(st.binary(min_size=1), st.binary(min_size=256, max_size=256))
+def test_any_consistent_answer_per_byte_value_is_learned(data, table):
+    """A server that maps byte values its own way (forgets z, swaps case, lowercases) is judged
+    on everything else: nothing lost, added, duplicated or reordered."""
+    _, (s,) = learning(data)
+    assert s.on_receive(data.translate(table)) is None
+    assert s.owed == 0
+
+
+def test_a_learned_answer_holds_for_later_bytes_and_other_clients():
+    t, (a, b) = learning(b"fizz", b"zap")
+    assert a.on_receive(b"FIzz") is None
+    assert t.learned == {ord("z"): ord("z")}
+    assert b.on_receive(b"zAP") is None
+    a.on_send(b"z")
+    dev = a.on_receive(b"Z")  # now the other way: not this server's answer to z
+    assert dev is not None and dev.kind is Kind.MISMATCH
+    assert "this server's own answer to the sent byte 0x7A 'z'" in dev.message
+
+
+def test_a_byte_answered_by_the_spec_before_is_not_learned_otherwise():
+    """Inconsistent answers (uppercasing only the first byte of each read) are still wrong."""
+    _, (s,) = learning(b"ab")
+    assert s.on_receive(b"A") is None
+    s.on_send(b"a")
+    dev = s.on_receive(b"Ba")
+    assert dev is not None and dev.offset == 2
+    assert "as this server answered it earlier" in dev.message
+
+
+def test_lost_or_added_bytes_are_not_learned_away():
+    _, (lost,) = learning(b"abc")
+    assert lost.on_receive(b"AC") is None  # b's answer may be C...
+    assert lost.on_timeout(1.0).kind is Kind.MISSING  # ...but then one is missing
+    _, (added,) = learning(b"abc")
+    assert added.on_receive(b"ABCC").kind is Kind.EXTRA

@@ -1,0 +1,47 @@
+"""Verdicts from entries: a requirement not judged for want of another."""
+
+from __future__ import annotations
+
+from conformance.impls import adhoc
+from conformance.report import Entry, Report, render_matrix, render_report
+
+
+def entry(rid: str, outcome: str, needs: str = "", **kw: str) -> Entry:
+    details = {"needs": needs, "failure": f"{rid}: what it saw"} if needs else {}
+    summary = f"not judged: needs {needs}: held" if needs else f"{rid} broke"
+    return Entry(rid, "MUST", 10, True, outcome, summary, details=details, **kw)
+
+
+def report(spec, *entries: Entry) -> Report:
+    impl = adhoc(["python3", "server.py", "{port}"], name="s")
+    return Report(spec, impl, "python3 server.py", list(entries), 1.0, "replay {id}").settle()
+
+
+def test_not_judged_scores_nothing_and_names_its_root_cause_first(spec):
+    r = report(
+        spec,
+        entry("listen", "pass"),
+        entry("stream", "not-judged", "prompt"),
+        entry("upper", "fail"),
+        entry("prompt", "fail"),
+    )
+    assert r.verdict == "nonconformant" and r.score == 10
+    text = render_report(r)
+    assert "  N/A   stream" in text
+    assert text.index("--- prompt") < text.index("--- upper")  # the root cause first
+    assert "--- stream" not in text  # its evidence is prompt's
+    assert "(not judged for want of prompt: stream)" in text.splitlines()[-1]
+    assert "n/a" in render_matrix([r])
+
+
+def test_not_judged_for_want_of_a_requirement_that_passed_is_a_fail(spec):
+    r = report(spec, entry("prompt", "pass"), entry("stream", "not-judged", "prompt"))
+    stream = r.entries[1]
+    assert (stream.outcome, stream.summary) == ("fail", "stream: what it saw")
+
+
+def test_a_declared_failure_may_show_as_not_judged(spec):
+    e = entry("stream", "not-judged", "prompt", expected="fail")
+    assert e.as_declared
+    assert not entry("stream", "not-judged", "prompt").as_declared
+    assert entry("stream", "pass").failed is False
