@@ -16,6 +16,7 @@ conformant (--all: an outcome contrary to its declaration), 2 usage error or the
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shlex
@@ -191,6 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
     selftest.add_argument("--profile", choices=sorted(PROFILES), default=None)
     selftest.add_argument("--seed", type=int, help="vary the generated cases (default: fixed)")
     selftest.add_argument("-n", "--workers", type=int, default=None, metavar="N")
+    selftest.add_argument(
+        "--cascade",
+        action="store_true",
+        help="check planted bugs on every requirement, not only those they trip, and tally "
+        "how many each fails: one defect should fail one requirement",
+    )
     compare.add_parser(sub)
     lst = sub.add_parser("list", help="list registered implementations and specs")
     lst.add_argument("--spec", default=None, help="only implementations of this spec")
@@ -662,6 +669,10 @@ def run_listed(
 
 
 def cmd_selftest(args: argparse.Namespace) -> int:
+    # What check's options would be: the runner and the reports read them.
+    args = argparse.Namespace(
+        **{"only": [], "require": [], "share": [], "timeout": None, **vars(args)}
+    )
     spec = load_spec(DEFAULT_SPEC)
     specimens = load_catalog()
     unknown = set(args.server) - {s.name for s in specimens}
@@ -672,24 +683,24 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     impls, unavailable = [], []
     for specimen in specimens:
         try:
-            impls.append(implementation(specimen, build))
+            impl = implementation(specimen, build)
+            impls.append(dataclasses.replace(impl, only=()) if args.cascade else impl)
         except Unavailable as exc:
             unavailable.append(str(exc))
     collector = Collector()
     started = time.monotonic()
     try:
-        run_listed(argparse.Namespace(only=[], **vars(args)), spec, impls, collector)
+        run_listed(args, spec, impls, collector)
     finally:
         shutil.rmtree(build, ignore_errors=True)
-    rows, caught, passed = [], 0, 0
-    checked = {i.name for i in impls}
-    for specimen in (s for s in specimens if s.name in checked):
-        outcomes = {
-            rid: collector.results[(specimen.name, rid)]["outcome"]
-            for rid in specimen.trips or spec.ids
-            if (specimen.name, rid) in collector.results
-        }
+    rows, caught, passed, cascade = [], 0, 0, []
+    reports = {r.impl.name: r for r in build_reports(spec, impls, collector, args, 0.0)}
+    for specimen in (s for s in specimens if s.name in reports):
+        outcomes = {e.id: e.outcome for e in reports[specimen.name].entries if e.outcome != "skip"}
         not_passed = sorted(rid for rid, outcome in outcomes.items() if outcome != "pass")
+        unjudged = [rid for rid in not_passed if outcomes[rid] == "not-judged"]
+        if args.cascade and not specimen.correct:
+            cascade.append((sum(o == "fail" for o in outcomes.values()), specimen.name))
         if specimen.correct:
             ok = len(outcomes) == len(spec.ids) and not not_passed
             passed += ok
@@ -699,15 +710,21 @@ def cmd_selftest(args: argparse.Namespace) -> int:
             caught += ok
             verdict = "caught" if ok else "SURVIVED"
         expected = ", ".join(specimen.trips) or "(none: correct)"
-        rows.append((specimen.name, expected, ", ".join(not_passed) or "-", verdict))
+        got = ", ".join(rid for rid in not_passed if rid not in unjudged) or "-"
+        got += f" (not judged: {', '.join(unjudged)})" if unjudged else ""
+        rows.append((specimen.name, expected, got, verdict))
     width = [max(len(r[i]) for r in [("server", "expected", "failed", ""), *rows]) for i in (0, 1)]
     print(f"{'server':<{width[0]}}  {'expected':<{width[1]}}  verdict  failed")
     for name, expected, got, verdict in rows:
         print(f"{name:<{width[0]}}  {expected:<{width[1]}}  {verdict:<8} {got}")
-    bugs = sum(1 for s in specimens if not s.correct and s.name in checked)
-    correct = sum(1 for s in specimens if s.correct and s.name in checked)
+    bugs = sum(1 for s in specimens if not s.correct and s.name in reports)
+    correct = sum(1 for s in specimens if s.correct and s.name in reports)
     print(f"\nplanted bugs caught: {caught}/{bugs}")
     print(f"correct servers passed: {passed}/{correct}")
+    if cascade:
+        mean = sum(n for n, _ in cascade) / len(cascade)
+        most, name = max(cascade)
+        print(f"requirements failed per planted bug: mean {mean:.2f} (most: {most}, {name})")
     for reason in unavailable:
         print(f"not run: {reason}")
     print(f"({time.monotonic() - started:.1f} s)")
