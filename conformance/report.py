@@ -124,6 +124,11 @@ MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skip": "SKIP"}
 
 # The usual causes behind a failure's words, for a student to act on (first match wins).
 HINTS = (
+    (
+        "accept() failed with EMFILE",
+        "accept() failed with EMFILE: catch OSError around accept() and keep serving (and stop "
+        "accepting until a connection closes)",
+    ),
     ("in use", "another process holds the address; stop it, or set SO_REUSEADDR before bind()"),
     (
         "did not listen on",
