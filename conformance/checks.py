@@ -8,17 +8,18 @@ its crash into a pass.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, NoReturn
 
 from hypothesis import strategies as st
 
 from conformance.launcher import Server
 from conformance.model import LearnedTransform, Transform
-from conformance.outcome import RunnerError
+from conformance.outcome import NonConformance, RunnerError
 from conformance.payload import block
 from conformance.profiles import Profile
 from conformance.properties import falsify
@@ -420,37 +421,162 @@ def _measure_idle(s: Session, p: dict[str, Any], when: str) -> None:
 
 
 def check_capacity(ctx: Context) -> None:
-    """Many connections held open at once are each answered; then more clients than the server
-    has descriptors come and go, and it serves every client it holds, and new ones."""
-    p = ctx.params
-    n = p["connections"]
+    """Many connections held open at once are each answered: in small batches, each answered
+    while every earlier one stays connected, then all of them at once.  (Beyond the server's
+    descriptors is survive-fd-limit's business: 256 clients fit in its 512.)"""
+    n = ctx.params["connections"]
     with ctx.session(stateless=False) as s:
-        # Connect in small batches, each answered while all earlier ones stay connected...
-        for first in range(0, n, BATCH):
-            batch = [s.connect(f"h{i + 1}") for i in range(first, min(n, first + BATCH))]
-            for peer in batch:
-                peer.write(b"client %s of %d" % (peer.name.encode(), n))
-            s.replies(*batch)
-        # ...then every one of them at once.
-        for peer in s.peers:
-            peer.write(b"all together")
-        s.replies()
-        s.quiet(s.peers)
-        # A crowd beyond the descriptor limit: accept() fails until it leaves.
-        nofile = ctx.spec.limits.nofile
-        s.crowd(nofile + p["beyond"] - n, p["hold"])
+        try:
+            for first in range(0, n, BATCH):
+                batch = [s.connect(f"h{i + 1}") for i in range(first, min(n, first + BATCH))]
+                for peer in batch:
+                    peer.write(b"client %s of %d" % (peer.name.encode(), n))
+                s.replies(*batch)
+            for peer in s.peers:
+                peer.write(b"all together")
+            s.replies()
+            s.quiet(s.peers)
+        except NonConformance as exc:
+            if s.server.alive():
+                raise
+            raise NonConformance(
+                f"the server {s.server.exit_status()} with {len(s.peers)} clients connected at "
+                f"once: it must hold {n} ({exc.summary})",
+                exc.evidence,
+                exc.details,
+            ) from None
+
+
+WATCH_PERIOD = 0.005  # seconds between readings of the server's descriptors during a crowd
+
+
+class DescriptorWatch:
+    """Reads, in a thread of its own while a crowd is connected, how close the server's
+    processes come to their descriptor limit: the evidence that accept() failed with EMFILE."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.fullest: tuple[int, int] | None = None  # (held, limit) with the least to spare
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="descriptor-watch", daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            seen = self.server.descriptors()
+            if seen is not None and (
+                self.fullest is None or seen[1] - seen[0] < self.fullest[1] - self.fullest[0]
+            ):
+                self.fullest = seen
+            self._stop.wait(WATCH_PERIOD)
+
+    def __enter__(self) -> DescriptorWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def ran_out(self) -> bool:
+        """Did a process of the server hold every descriptor its limit allows?"""
+        return self.fullest is not None and self.fullest[0] >= self.fullest[1]
+
+    def said_emfile(self) -> bool:
+        """Did the server say so on stderr (it may exit before a reading sees it full)?"""
+        said = self.server.stderr_tail().lower()
+        return "too many open files" in said or "emfile" in said
+
+
+def check_survive_fd_limit(ctx: Context) -> None:
+    """A few clients are held, each served; then a crowd brings the clients connected at once
+    beyond the server's descriptor limit, so that accept() fails with EMFILE, and stays a moment.
+    The server must live through it, the clients it holds must see nothing amiss meanwhile, and
+    once the crowd has left they and a newcomer are served.  The check shows that the server did
+    run out (a process of it held every descriptor its limit allows): a crowd it absorbs proves
+    nothing, and is an error, never a pass."""
+    p = ctx.params
+    nofile = ctx.spec.limits.nofile
+    total = nofile + p["beyond"]
+    with ctx.session(stateless=False) as s:
+        held = _hold(s, p["clients"])
+        with DescriptorWatch(s.server) as watch:
+            try:
+                s.crowd(total - len(held), p["hold"])
+            except NonConformance as exc:
+                _crowd_failed(s, exc, watch, total, nofile)
         if not s.server.alive():
-            s.fail(
-                f"the server {s.server.exit_status()} when {nofile + p['beyond']} clients were "
-                f"connected at once, more than its {nofile} descriptors"
-            )
-        for peer in s.peers:
+            s.fail(_died_in_crowd(s.server, watch, total, nofile))
+        if not watch.ran_out:
+            raise RunnerError(f"it could not bring about EMFILE: {_no_emfile(watch, total)}")
+        for peer in held:
             peer.write(b"still served after the crowd")
         # Generous: a server may pause accepting for a while after running out.
-        s.replies(idle_timeout=s.timeouts.stall)
-        newcomer = s.connect("after-crowd")
+        s.replies(*held, idle_timeout=s.timeouts.stall)
+        try:
+            newcomer = s.connect("after-crowd")
+        except NonConformance as exc:
+            raise NonConformance(
+                "after the crowd left, the server accepted no new client: accept() failed with "
+                f"EMFILE and it stopped accepting for good ({exc.summary})",
+                exc.evidence,
+                exc.details,
+            ) from None
         newcomer.write(b"and a newcomer")
         s.replies(newcomer, idle_timeout=s.timeouts.stall)
+
+
+def _hold(s: Session, clients: int) -> list[Peer]:
+    """`clients` connected at once, each answered: those the crowd must not disturb."""
+    try:
+        held = [s.connect(f"h{i + 1}") for i in range(clients)]
+        for peer in held:
+            peer.write(b"held through the crowd")
+        s.replies(*held)
+    except NonConformance as exc:
+        raise NonConformance(
+            f"the {clients} clients to hold through the crowd were not all served, so the crowd "
+            f"never came: {exc.summary}",
+            exc.evidence,
+            exc.details,
+        ) from None
+    return held
+
+
+def _crowd_failed(
+    s: Session, exc: NonConformance, watch: DescriptorWatch, total: int, nofile: int
+) -> NoReturn:
+    """A held client saw something amiss during the crowd: say that the crowd was the cause
+    (and, when the server died of it, that it ran out of descriptors)."""
+    s.server.await_exit(0.2)  # a server that is dying: its exit status and stderr
+    if s.server.alive():
+        summary = f"{exc.summary}, while a crowd of {total} clients was connected at once"
+    else:
+        summary = _died_in_crowd(s.server, watch, total, nofile)
+    raise NonConformance(summary, exc.evidence, exc.details) from None
+
+
+def _died_in_crowd(server: Server, watch: DescriptorWatch, total: int, nofile: int) -> str:
+    crowd = (
+        f"the server {server.exit_status()} when a crowd of {total} clients connected at once, "
+        f"more than its {nofile} descriptors"
+    )
+    if watch.ran_out or watch.said_emfile():
+        return f"{crowd}: accept() failed with EMFILE"
+    if watch.fullest is None:
+        return crowd
+    return f"{crowd} (it held at most {watch.fullest[0]} of them)"
+
+
+def _no_emfile(watch: DescriptorWatch, total: int) -> str:
+    if watch.fullest is None:
+        return "the server's descriptors (/proc/PID/fd) could not be read during the crowd"
+    held, limit = watch.fullest
+    return (
+        f"with a crowd of {total} clients connecting at once, no process of the server held more "
+        f"than {held} of its {limit} descriptors (does it serve each client in a process of its "
+        "own, or refuse clients beyond a cap of its own?)"
+    )
 
 
 CHECKS: dict[str, Callable[[Context], None]] = {
@@ -465,4 +591,5 @@ CHECKS: dict[str, Callable[[Context], None]] = {
     "concurrent": check_concurrent,
     "idle-cpu": check_idle_cpu,
     "capacity": check_capacity,
+    "survive-fd-limit": check_survive_fd_limit,
 }

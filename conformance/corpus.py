@@ -1,6 +1,7 @@
 """The suite's own corpus: servers whose verdicts are known (tests/servers/catalog.toml).
 
-Correct servers in many styles must pass every requirement; each planted bug must be failed on
+Correct servers in many styles must pass every requirement (save those `unreachable` on them,
+whose check cannot bring about its condition: an error); each planted bug must be failed on
 every requirement it `trips`.  `echo-conformance selftest` and tests/test_corpus.py run it.
 """
 
@@ -26,6 +27,9 @@ class Specimen:
     file: Path
     description: str
     trips: tuple[str, ...]  # empty: a correct server
+    # Requirements whose check cannot bring about its condition on this server (a process per
+    # client never runs out of descriptors): an error, never a pass.
+    unreachable: tuple[str, ...] = ()
 
     @property
     def correct(self) -> bool:
@@ -41,7 +45,13 @@ def load_catalog(folder: Path = CORPUS) -> list[Specimen]:
         )
     table = read_toml(path, UsageError)
     return [
-        Specimen(name, folder / e["file"], e["description"], tuple(e.get("trips", [])))
+        Specimen(
+            name,
+            folder / e["file"],
+            e["description"],
+            tuple(e.get("trips", [])),
+            tuple(e.get("unreachable", [])),
+        )
         for name, e in table.items()
     ]
 

@@ -603,6 +603,21 @@ class Server:
                 continue
         return inodes
 
+    def descriptors(self) -> tuple[int, int] | None:
+        """(held, limit) of the server's process with the fewest descriptors to spare: how many
+        it has open (/proc/PID/fd) and its soft RLIMIT_NOFILE.  A process holding `limit` has
+        run out: its next accept() fails with EMFILE.  None when no process can be read."""
+        fullest: tuple[int, int] | None = None
+        for pid in self.pids():
+            limit = _nofile(pid)
+            try:
+                held = len(os.listdir(f"/proc/{pid}/fd"))
+            except OSError:
+                continue
+            if limit is not None and (fullest is None or limit - held < fullest[1] - fullest[0]):
+                fullest = (held, limit)
+        return fullest
+
     @property
     def exact_cpu(self) -> bool:
         """Is cpu_seconds() counted to the nanosecond (else in clock ticks, 10 ms apiece)?"""
@@ -635,6 +650,18 @@ def _stat(pid: int) -> list[str] | None:
     except OSError:
         return None
     return stat[stat.rindex(")") + 2 :].split()
+
+
+def _nofile(pid: int) -> int | None:
+    """The soft descriptor limit of a process ("Max open files  512  512  files"), or None."""
+    try:
+        for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+            if line.startswith("Max open files"):
+                soft = line.removeprefix("Max open files").split()[0]
+                return int(soft) if soft.isdigit() else None
+    except OSError:
+        pass
+    return None
 
 
 def _until(done: Callable[[], bool], timeout: float, step: float = 0.002) -> bool:

@@ -215,8 +215,9 @@ COST = {
     "persist": 1.3,
     "idle-cpu": 1.0,
     "stream": 1.0,
-    "capacity": 0.9,
+    "survive-fd-limit": 1.0,
     "close-on-eof": 0.8,
+    "capacity": 0.5,
     "many-connections": 0.4,
 }
 

@@ -145,6 +145,11 @@ CELL = {"pass": "pass", "fail": "fail", "not-judged": "n/a", "error": "ERROR", "
 
 # The usual causes behind a failure's words, for a student to act on (first match wins).
 HINTS = (
+    (
+        "accept() failed with EMFILE",
+        "accept() failed with EMFILE: catch OSError around accept() and keep serving (and stop "
+        "accepting until a connection closes)",
+    ),
     ("in use", "another process holds the address; stop it, or set SO_REUSEADDR before bind()"),
     (
         "did not listen on",

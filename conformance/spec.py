@@ -43,7 +43,8 @@ CHECK_PARAMS: dict[str, dict[str, type]] = {
         "unread": int,
         "still": float,
     },
-    "capacity": {"connections": int, "beyond": int, "hold": float},
+    "capacity": {"connections": int},
+    "survive-fd-limit": {"clients": int, "beyond": int, "hold": float},
 }
 
 TIMEOUTS = ("startup", "connect", "reply", "close", "stall", "settle", "grace")

@@ -32,7 +32,7 @@ def test_a_student_folder_checks_its_server_with_no_conftest(tmp_path: Path) -> 
         tmp_path, "--echo-server", "python3 server.py {port}", "--echo-profile", "quick", "-n", "3"
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr
-    assert "11 passed" in proc.stdout
+    assert "12 passed" in proc.stdout
 
 
 def test_a_failure_names_its_requirement_and_its_replay_works_from_that_folder(

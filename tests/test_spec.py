@@ -25,12 +25,14 @@ def test_default_spec_declares_the_issue_requirements(spec):
         "concurrent",
         "idle-cpu",
         "capacity",
+        "survive-fd-limit",
     )
     levels = {r.id: r.level for r in spec.requirements}
     assert [i for i, lv in levels.items() if lv == "SHOULD"] == [
         "concurrent",
         "idle-cpu",
         "capacity",
+        "survive-fd-limit",
     ]
     assert all(r.points > 0 and r.text and r.title for r in spec.requirements)
 

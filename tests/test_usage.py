@@ -80,22 +80,22 @@ def test_a_subset_says_so_in_its_verdict_and_reports(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "verdict: CONFORMANT on the 2 of 11 requirements checked" in proc.stdout
+    assert "verdict: CONFORMANT on the 2 of 12 requirements checked" in proc.stdout
     data = json.loads(report.read_text())
     jsonschema.validate(data, json.loads(SCHEMA.read_text()))
-    assert (data["requirements_checked"], data["requirements_in_spec"]) == (2, 11)
+    assert (data["requirements_checked"], data["requirements_in_spec"]) == (2, 12)
     assert data["suite"]["version"] == __version__
-    assert data["suite"]["spec"] == "uppercase-echo 1.1.0"
+    assert data["suite"]["spec"] == "uppercase-echo 1.2.0"
     assert data["suite"]["python"].endswith(".".join(map(str, sys.version_info[:3])))
     props = {p.get("name"): p.get("value") for p in ET.parse(junit).iter("property")}
-    assert props["requirements checked"] == "2 of 11"
+    assert props["requirements checked"] == "2 of 12"
     assert props["echo-conformance version"] == __version__
     assert props["echo-conformance isolation"].startswith(
         ("namespaces", "user namespaces", "fallback (")
     )
     page = html.read_text()
     assert f"echo-conformance {__version__}" in page
-    assert "only the 2 of 11 requirements checked" in page
+    assert "only the 2 of 12 requirements checked" in page
 
 
 def test_grades_and_gradescope_say_what_graded_them(tmp_path: Path) -> None:
