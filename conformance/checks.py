@@ -18,17 +18,31 @@ from typing import Any, NoReturn
 from hypothesis import strategies as st
 
 from conformance.launcher import Server
-from conformance.model import LearnedTransform, Transform
-from conformance.outcome import NonConformance, RunnerError
+from conformance.model import Kind, LearnedTransform, Transform
+from conformance.outcome import NonConformance, NotJudged, RunnerError
 from conformance.payload import block
 from conformance.profiles import Profile
 from conformance.properties import falsify
-from conformance.session import BATCH, Peer, Session
+from conformance.session import BATCH, Peer, Prerequisites, Session
 from conformance.spec import Requirement, Spec
 
 # The checks that judge the byte transform itself; every other check takes a server's
 # consistent answer to a byte value as that server's image of it.
 JUDGE_THE_TRANSFORM = frozenset({"transform"})
+
+# The checks whose property a deviation shows: seen by another check, that one is not judged.
+DEVIATION_OWNERS: dict[Kind, tuple[str, ...]] = {
+    Kind.MISMATCH: ("transform", "stream"),  # an inconsistent answer, or bytes lost or moved
+    Kind.EXTRA: ("stream",),  # bytes added
+    Kind.EARLY_CLOSE: ("persist",),  # the server closed first
+    Kind.UNFLUSHED_CLOSE: ("close-on-eof",),
+    Kind.NO_CLOSE: ("close-on-eof",),
+}
+
+
+class _Ended(BaseException):
+    """The server was found ended before an example: leaves Hypothesis unshrunk (a smaller
+    case cannot tell more about an earlier one)."""
 
 
 @dataclass
@@ -53,21 +67,111 @@ class Context:
 
     def session(self, stateless: bool = True) -> Session:
         """A fresh session; for stateless examples, on a server still running."""
-        prompt = self.spec.checked_by("prompt")
-        if prompt == self.requirement.id:
-            prompt = None
-        s = Session(self.server, self.spec, self.transform, stateless, prompt)
+        s = Session(self.server, self.spec, self.transform, stateless, self.prerequisites)
+        s.in_case = stateless and bool(self._examples)
         if stateless:
             self.server.await_settled()  # what drawing this example left of the last one's
             if not self.server.alive():
+                if self._examples == "shrinking":  # a case failed: the rest need a server
+                    self.server.stop()
+                    self.server.start()
+                    return s
+                if self._examples:  # judged once out of Hypothesis: which input ended it?
+                    raise _Ended
                 s.fail(
                     f"the server {self.server.exit_status()} before this example: it must keep "
                     "serving, connection after connection"
                 )
         return s
 
+    @cached_property
+    def prerequisites(self) -> Prerequisites:
+        """What this check sees but leaves to the requirements whose property it is."""
+
+        def ids(*checks: str) -> tuple[str, ...]:
+            if self.requirement.check in checks:
+                return ()  # this check's own property
+            found = (self.spec.checked_by(c) for c in checks)
+            return tuple(rid for rid in found if rid is not None)
+
+        owners = {kind: ids(*checks) for kind, checks in DEVIATION_OWNERS.items()}
+        return Prerequisites(
+            ids("listen"),
+            ids("prompt"),
+            {kind: rids for kind, rids in owners.items() if rids},
+            resets=ids("survive-reset"),
+            connections=ids("many-connections"),
+        )
+
     def falsify(self, body: Callable[[Any], None], strategy: Any, examples: list[Any]) -> None:
-        falsify(body, strategy, self.profile, examples, self.seed)
+        """Hypothesis runs `body` on cases; a server found ended before a case is judged by
+        what ended it (_judge_the_end), not by the case that found it so."""
+        last: list[Any] = []
+        ended: set[int] = set()  # failures with the server ended
+
+        def example(case: Any) -> None:
+            try:
+                body(case)
+            except NonConformance as exc:
+                self._examples = "shrinking"
+                if not self.server.alive():
+                    ended.add(id(exc))
+                raise
+            last[:] = [case]
+
+        self._examples = "running"
+        try:
+            falsify(example, strategy, self.profile, examples, self.seed)
+        except _Ended:
+            self._judge_the_end(body, last[0])
+        except NotJudged:
+            raise
+        except NonConformance as exc:
+            if id(exc) in ended and self._ends(self._hello):  # not this case: any ends it
+                self._not_judged_for_ending(exc, "it exits after a connection, whatever it is sent")
+            raise
+        finally:
+            self._examples = ""
+
+    # In falsify: "running" (a server found ended leaves Hypothesis at once), or "shrinking"
+    # after a case failed (a server found ended is started again: smaller cases need one).
+    _examples = ""
+
+    def _judge_the_end(self, body: Callable[[Any], None], case: Any) -> NoReturn:
+        """The server ended after `case` passed.  Replayed on a fresh server: if the case ends
+        it again and a plain round trip does not, the case is this check's fail, pinned; if
+        every connection ends it, or this case alone does not, the server stops after a number
+        of connections: many-connections' property, and this check is not judged."""
+        server, connections = self.server, self.server.connections
+        ended = f"the server {server.exit_status()} after {connections} connection(s)"
+        evidence = server.diagnostics()
+        if self._ends(lambda: body(case)):
+            if not self._ends(self._hello):
+                why = f"{ended}; on a fresh server, this case ended it again: {case!r}"
+                raise NonConformance(why, evidence)
+            why = f"{ended}: it exits after a connection, whatever it is sent"
+        else:
+            why = f"{ended}; on a fresh server, the last case alone did not end it"
+        self._not_judged_for_ending(NonConformance(why, evidence), why)
+
+    def _not_judged_for_ending(self, exc: NonConformance, why: str) -> NoReturn:
+        """The server ends after connections, not after this check's input: many-connections'
+        property, so this check is not judged (unless it is many-connections)."""
+        many = self.spec.checked_by("many-connections")
+        if many is None or many == self.requirement.id:
+            raise exc
+        raise NotJudged((many,), why, exc.summary, exc.evidence, exc.details) from None
+
+    def _hello(self) -> None:
+        with self.session(stateless=False) as s:
+            round_trip(s, b"hello")
+
+    def _ends(self, step: Callable[[], None]) -> bool:
+        """Does `step`, on a fresh server, end it (within the reply timeout)?"""
+        self.server.stop()
+        self.server.start()
+        step()
+        return self.server.await_exit(self.spec.timeouts.reply)
 
 
 # -- payloads -------------------------------------------------------------------------------
@@ -499,10 +603,12 @@ def check_survive_fd_limit(ctx: Context) -> None:
     nofile = ctx.spec.limits.nofile
     total = nofile + p["beyond"]
     with ctx.session(stateless=False) as s:
-        held = _hold(s, p["clients"])
+        held = _hold(s, p["clients"], ctx.spec.checked_by("capacity"))
         with DescriptorWatch(s.server) as watch:
             try:
                 s.crowd(total - len(held), p["hold"])
+            except NotJudged:
+                raise
             except NonConformance as exc:
                 _crowd_failed(s, exc, watch, total, nofile)
         if not s.server.alive():
@@ -515,6 +621,8 @@ def check_survive_fd_limit(ctx: Context) -> None:
         s.replies(*held, idle_timeout=s.timeouts.stall)
         try:
             newcomer = s.connect("after-crowd")
+        except NotJudged:
+            raise
         except NonConformance as exc:
             raise NonConformance(
                 "after the crowd left, the server accepted no new client: accept() failed with "
@@ -526,20 +634,21 @@ def check_survive_fd_limit(ctx: Context) -> None:
         s.replies(newcomer, idle_timeout=s.timeouts.stall)
 
 
-def _hold(s: Session, clients: int) -> list[Peer]:
-    """`clients` connected at once, each answered: those the crowd must not disturb."""
+def _hold(s: Session, clients: int, capacity: str | None) -> list[Peer]:
+    """`clients` connected at once, each answered: those the crowd must not disturb.  Serving
+    them all at once is capacity's property: a server that cannot is not judged here."""
     try:
         held = [s.connect(f"h{i + 1}") for i in range(clients)]
         for peer in held:
             peer.write(b"held through the crowd")
         s.replies(*held)
+    except NotJudged:
+        raise
     except NonConformance as exc:
-        raise NonConformance(
-            f"the {clients} clients to hold through the crowd were not all served, so the crowd "
-            f"never came: {exc.summary}",
-            exc.evidence,
-            exc.details,
-        ) from None
+        why = f"the {clients} clients to hold through the crowd were not all served"
+        if capacity is None or not s.server.alive():
+            raise NonConformance(f"{why}: {exc.summary}", exc.evidence, exc.details) from None
+        raise NotJudged((capacity,), why, exc.summary, exc.evidence, exc.details) from None
     return held
 
 

@@ -26,7 +26,7 @@ from typing import Any
 from conformance.about import graded_by, suite_info
 from conformance.impls import MANIFEST, Implementation, load_impl
 from conformance.launcher import Target
-from conformance.outcome import UsageError
+from conformance.outcome import UsageError, not_judged
 from conformance.report import Entry, Report, hint, render_report
 from conformance.runner import Options, Result, evaluate
 from conformance.spec import Spec
@@ -208,8 +208,9 @@ def _report(
             summary = sub.problem
         elif result is None and first is not None and first.outcome != "pass":
             outcome, listen = "not-judged", spec.requirements[0].id
-            summary = f"not judged: needs {listen}: the server does not accept connections"
-            details = {"needs": listen, "failure": summary}
+            why = "the server does not accept connections"
+            summary = not_judged([listen], why)
+            details = {"needs": [listen], "why": why, "failure": summary}
         elif result is None:
             outcome, summary = "error", "the check did not run"
         else:

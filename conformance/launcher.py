@@ -141,6 +141,7 @@ class Server:
     # sockets made since.  This bound makes most readings needless.
     queue_bound: int = 0
     settled_at: float = 0.0  # when the last stateless example's settle ends (Session.close)
+    connections: int = 0  # client sockets made since it started
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="echo-conf-")))
 
     @property
@@ -155,6 +156,7 @@ class Server:
         """Start the process and wait until it is ready: until its port is in LISTEN state (a
         server that serves a single connection in its life keeps it for the checks)."""
         assert self.proc is None or self.proc.poll() is not None
+        self.connections = 0
         startup = self.spec.timeouts.startup
         if self.target.fixed_port is None:
             if not self.port or not port_is_free(self.target.host, self.port):
@@ -325,6 +327,7 @@ class Server:
     def new_socket(self, family: int) -> socket.socket:
         """A client socket that reaches the server: inside its network namespace, if it has one."""
         self.queue_bound += 1
+        self.connections += 1
         return self._socket_inside(family, socket.SOCK_STREAM, 0)
 
     def await_settled(self) -> None:
@@ -391,6 +394,31 @@ class Server:
                 return False
             time.sleep(0.002)
         return True
+
+    def accepts_nothing(self) -> bool:
+        """Do connections wait in the accept queue while the server holds none it accepted?
+        (Then it is not calling accept(), whatever else it does.)"""
+        queued = self.accept_queue()
+        return bool(queued) and self.held_connections() == 0
+
+    def held_connections(self) -> int | None:
+        """Connections to the server's port that it accepted and still holds, from its
+        network's socket tables: one still in the accept queue, or closed, has no inode."""
+        pids = self.pids()
+        if not pids:
+            return None
+        held = 0
+        for table in ("tcp", "tcp6"):
+            try:
+                with open(f"/proc/{pids[0]}/net/{table}", encoding="ascii") as rows:
+                    next(rows, None)
+                    for row in rows:
+                        f = row.split()
+                        local_port = int(f[1].rsplit(":", 1)[1], 16)
+                        held += local_port == self.port and f[3] != "0A" and f[9] != "0"
+            except (OSError, ValueError, IndexError):
+                continue
+        return held
 
     def _elsewhere(self) -> str:
         """Where it listens instead, said so that the user can check it there."""

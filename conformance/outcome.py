@@ -23,21 +23,26 @@ class NonConformance(AssertionError):
 
 class NotJudged(NonConformance):
     """The check could not judge its own property because the server fails another
-    requirement first, `needs` (nothing accepted: listen; nothing answered before more input:
-    prompt): worth no points, not a pass, and not a fail of this requirement.
+    requirement first, one of `needs` (nothing accepted: listen; nothing answered before more
+    input: prompt; bytes added: stream...): worth no points, neither a pass nor a fail of this
+    requirement.
 
-    `failure` is what the check saw, which becomes its fail if `needs` turns out to pass."""
+    `failure` is what the check saw: its fail if every one of `needs` turns out to pass."""
 
     def __init__(
         self,
-        needs: str,
+        needs: tuple[str, ...],
         why: str,
         failure: str,
         evidence: str = "",
         details: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(f"not judged: needs {needs}: {why}", evidence, details)
-        self.details.update(needs=needs, failure=failure)
+        super().__init__(not_judged(needs, why), evidence, details)
+        self.details.update(needs=list(needs), why=why, failure=failure)
+
+
+def not_judged(needs: tuple[str, ...] | list[str], why: str) -> str:
+    return f"not judged: needs {' or '.join(needs)}: {why}"
 
 
 class RunnerError(Exception):

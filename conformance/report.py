@@ -13,6 +13,7 @@ from typing import Any
 from conformance.about import suite_info
 from conformance.bundled import SPEC_DIR
 from conformance.impls import Implementation
+from conformance.outcome import not_judged
 from conformance.spec import Spec
 
 SCHEMA = SPEC_DIR / "report.schema.json"
@@ -47,9 +48,9 @@ class Entry:
         return self.outcome in ("fail", "not-judged")
 
     @property
-    def needs(self) -> str:
-        """The requirement a not-judged entry waits for."""
-        return str(self.details.get("needs", "")) if self.outcome == "not-judged" else ""
+    def needs(self) -> tuple[str, ...]:
+        """The requirements a not-judged entry waits for (one of them)."""
+        return tuple(self.details.get("needs", ())) if self.outcome == "not-judged" else ()
 
 
 @dataclass
@@ -66,11 +67,19 @@ class Report:
         return self.replay.replace("{id}", rid)
 
     def settle(self) -> Report:
-        """A check not judged for want of a requirement that then passed (checked on its own,
-        the server met it) is a fail of that check, with what it saw."""
+        """A not-judged entry names, of the requirements it needs, those the server failed; if
+        it passed every one (checked on its own, it met them) the entry is a fail of its own,
+        with what it saw."""
         outcomes = {e.id: e.outcome for e in self.entries}
         for e in self.entries:
-            if e.needs and outcomes.get(e.needs) == "pass":
+            if not e.needs:
+                continue
+            failed = [n for n in e.needs if outcomes.get(n) in ("fail", "not-judged")]
+            unknown = [n for n in e.needs if outcomes.get(n) not in ("pass", "fail", "not-judged")]
+            if failed or unknown:
+                e.details["needs"] = failed or unknown
+                e.summary = not_judged(e.details["needs"], str(e.details.get("why", "")))
+            else:
                 e.outcome, e.summary = "fail", str(e.details.get("failure", e.summary))
         return self
 
@@ -226,7 +235,7 @@ def render_report(report: Report, details: bool = True, table: bool = True) -> s
 
 def root_causes_first(entries: list[Entry]) -> list[Entry]:
     """The requirements others were not judged for want of, first."""
-    needed = {e.needs for e in entries}
+    needed = {n for e in entries for n in e.needs}
     return sorted(entries, key=lambda e: e.id not in needed)
 
 
@@ -289,7 +298,7 @@ def verdict_line(report: Report) -> str:
         text += f" (SHOULD not met: {', '.join(should)})"
     for needs in dict.fromkeys(e.needs for e in unjudged):
         ids = ", ".join(e.id for e in unjudged if e.needs == needs)
-        text += f" (not judged for want of {needs}: {ids})"
+        text += f" (not judged for want of {' and '.join(needs)}: {ids})"
     return f"verdict: {text}"
 
 

@@ -51,7 +51,7 @@ def check_requirement(
             if listen in (None, requirement.id):
                 raise
             why = "the server never listened"
-            raise NotJudged(listen, why, exc.summary, exc.evidence, exc.details) from None
+            raise NotJudged((listen,), why, exc.summary, exc.evidence, exc.details) from None
         ctx = Context(spec, requirement, server, options.profile, options.seed)
         CHECKS[requirement.check](ctx)
 

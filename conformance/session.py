@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import NoReturn
 
 from conformance.evidence import describe_deviation, details, render_transcript
@@ -26,12 +27,25 @@ EXIT_SETTLE = 0.005  # seconds after a stateless example before the next one sta
 FILL_CHUNK = 1 << 20  # bytes per client write while filling the buffers to a server
 
 
+@dataclass(frozen=True)
+class Prerequisites:
+    """The requirements that own what a check may see but does not judge (ids; empty for the
+    check that judges it): a deviation they own makes the check not judged, not failed."""
+
+    listen: tuple[str, ...] = ()  # nothing is accepted
+    prompt: tuple[str, ...] = ()  # replies are held until more input (the half-close brings them)
+    owners: Mapping[Kind, tuple[str, ...]] = field(default_factory=dict)  # by deviation kind
+    resets: tuple[str, ...] = ()  # the server ended after a client reset
+    connections: tuple[str, ...] = ()  # the server ended, no client having reset
+
+
 class Peer:
     def __init__(self, conn: Conn, transform: Transform) -> None:
         self.conn = conn
         self.name = conn.name
         self.stream = ReplyStream(transform)
         self.deviation: Deviation | None = None
+        self.half_closed = False
         conn.on_sent = self.stream.on_send
         conn.on_data = lambda data: self._note(self.stream.on_receive(data))
         conn.on_eof = lambda: self._note(self.stream.on_eof())
@@ -48,6 +62,7 @@ class Peer:
         """Send what is queued, then shut down the sending side (done by Session.half_close)."""
         self.conn.half_close()
         self.stream.on_half_close()
+        self.half_closed = True
 
     def reset(self) -> None:
         self.conn.reset()
@@ -68,7 +83,7 @@ class Session:
         spec: Spec,
         transform: Transform,
         stateless: bool = False,
-        prompt: str | None = None,
+        prerequisites: Prerequisites | None = None,
     ) -> None:
         self.server = server
         self.spec = spec
@@ -77,9 +92,9 @@ class Session:
         self.transcript = Transcript()
         self.peers: list[Peer] = []
         self.stateless = stateless  # a Hypothesis example of a stateless check
-        # The requirement that replies come without waiting for more input, when it is not the
-        # one being checked: a missing reply that the client's half-close brings is its fail.
-        self.prompt = prompt
+        self.prerequisites = prerequisites or Prerequisites()
+        # A Hypothesis case: a server that ends in it is judged with the case (Context.falsify).
+        self.in_case = False
 
     # -- connections ----------------------------------------------------------------------
 
@@ -108,10 +123,17 @@ class Session:
         clients wait has stopped accepting: that is the verdict, not a connect timeout later."""
         queued = self._wait_for_room(self.timeouts.reply)
         if queued is not None:
+            listen = self.prerequisites.listen
+            if listen and self.server.alive() and self.server.held_connections() == 0:
+                why = f"{queued} connections wait in the accept queue: the server accepts none"
+                not_judged: tuple[tuple[str, ...], str] | None = (listen, why)
+            else:
+                not_judged = None
             self.fail(
                 f"{name}: cannot connect: the server accepted no connection within "
                 f"{self.timeouts.reply:g} s while {queued} waited in its accept queue "
-                f"({self._server_state()}; does it serve one client at a time?)"
+                f"({self._server_state()}; does it serve one client at a time?)",
+                not_judged=not_judged,
             )
 
     def _wait_for_room(self, seconds: float) -> int | None:
@@ -179,10 +201,25 @@ class Session:
                 deviation = p.deviation
                 summary = f"{p.name}: {deviation.kind.value}: {deviation.message}{context}"
                 detail = describe_deviation(deviation)
-                if self.prompt and self._answered_at_half_close(p):
-                    why = f"{p.name}'s replies came only at its half-close (held for more input)"
-                    self.fail(summary, detail, (p.name, deviation), (self.prompt, why))
-                self.fail(summary, detail, (p.name, deviation))
+                self.fail(summary, detail, (p.name, deviation), self._prerequisite(p))
+
+    def _prerequisite(self, peer: Peer) -> tuple[tuple[str, ...], str] | None:
+        """The requirements, other than the one checked, whose property `peer`'s deviation
+        shows the server fails, and why; None if it is this check's own to judge.  A server
+        that has ended is judged by the check that saw it end."""
+        pre, deviation = self.prerequisites, peer.deviation
+        if deviation is None or not self.server.alive():
+            return None
+        if pre.listen and deviation.kind is Kind.MISSING and self.server.accepts_nothing():
+            return pre.listen, f"{peer.name} waits in the accept queue: the server accepts none"
+        kind = deviation.kind
+        if kind is Kind.RESET:  # an abortive close: first, or on half-close without flushing
+            kind = Kind.UNFLUSHED_CLOSE if peer.half_closed else Kind.EARLY_CLOSE
+        if kind in pre.owners:
+            return pre.owners[kind], f"{peer.name}: {deviation.kind.value}"
+        if pre.prompt and self._answered_at_half_close(peer):
+            return pre.prompt, f"{peer.name}'s replies came only at its half-close (held back)"
+        return None
 
     def _answered_at_half_close(self, peer: Peer) -> bool:
         """Does the reply owed to `peer`, which is not coming, come once it half-closes?  Then
@@ -298,19 +335,32 @@ class Session:
         summary: str,
         detail: str = "",
         deviation: tuple[str, Deviation] | None = None,
-        not_judged: tuple[str, str] | None = None,
+        not_judged: tuple[tuple[str, ...], str] | None = None,
     ) -> NoReturn:
         """Raise the verdict, with the evidence as text and as data (`deviation`: whose);
-        `not_judged`: (the requirement the server fails first, why) for a check that cannot
-        judge its own property."""
+        `not_judged`: (the requirements, one of which the server fails first, why) for a check
+        that cannot judge its own property."""
         parts = [detail, render_transcript(self.transcript), self.server.diagnostics()]
         streams = {p.name: p.stream for p in self.peers}
         data = details(self.transcript, streams, deviation, self.server.account())
         evidence = "\n".join(p for p in parts if p)
-        if not_judged is not None:
-            needs, why = not_judged
-            raise NotJudged(needs, why, summary, evidence, data)
+        if not_judged is None and not self.in_case and not self.server.alive():
+            not_judged = self._ended_by()
+        if not_judged is not None and not_judged[0]:
+            raise NotJudged(*not_judged, summary, evidence, data)
         raise NonConformance(summary, evidence, data)
+
+    def _ended_by(self) -> tuple[tuple[str, ...], str]:
+        """The requirements whose property a server that ended during this session fails: not
+        surviving a client's reset, if one reset; else not serving connection after connection.
+        (A Hypothesis case is judged by whether it ends a fresh server: Context.falsify.)"""
+        ended = f"the server {self.server.exit_status()}"
+        if any(event.what == "reset" for event in self.transcript.events):
+            return self.prerequisites.resets, f"{ended} after a client reset"
+        return (
+            self.prerequisites.connections,
+            f"{ended} after {self.server.connections} connections",
+        )
 
     def _settle_exit(self) -> None:
         """A server that is crashing right now gets a moment to finish, so that its exit status

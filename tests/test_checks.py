@@ -77,7 +77,7 @@ def test_waiting_for_a_newline_fails_prompt_as_a_missing_reply(spec, quick):
 
 def test_a_large_failing_case_reads_as_the_block_that_makes_it(spec, quick):
     """Megabytes in a minimal failing case print as block(size, seed), not as the bytes."""
-    result = evaluate(spec, spec.requirement("stream"), server("closes_after_1mib.py"), quick)
+    result = evaluate(spec, spec.requirement("stream"), server("drops_after_64k.py"), quick)
     assert result.outcome == "fail"
     case = result.details["case"]
     assert "block(" in case and len(case) < 2000, case[:2000]

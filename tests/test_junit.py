@@ -76,7 +76,7 @@ def test_check_writes_valid_junit_with_the_failure_and_its_transcript(junit_sche
 
 
 def test_not_judged_is_skipped_unless_declared(spec):
-    needs = {"needs": "prompt", "failure": "c1: missing reply"}
+    needs = {"needs": ["prompt"], "why": "held", "failure": "c1: missing reply"}
     unjudged = entry("stream", "not-judged", summary="not judged: needs prompt: held")
     unjudged.details = needs
     declared = entry("persist", "not-judged", "fail", summary="not judged", expected_reason="x")

@@ -7,7 +7,7 @@ from conformance.report import Entry, Report, render_matrix, render_report
 
 
 def entry(rid: str, outcome: str, needs: str = "", **kw: str) -> Entry:
-    details = {"needs": needs, "failure": f"{rid}: what it saw"} if needs else {}
+    details = {"needs": [needs], "why": "held", "failure": f"{rid}: what it saw"} if needs else {}
     summary = f"not judged: needs {needs}: held" if needs else f"{rid} broke"
     return Entry(rid, "MUST", 10, True, outcome, summary, details=details, **kw)
 
@@ -38,6 +38,14 @@ def test_not_judged_for_want_of_a_requirement_that_passed_is_a_fail(spec):
     r = report(spec, entry("prompt", "pass"), entry("stream", "not-judged", "prompt"))
     stream = r.entries[1]
     assert (stream.outcome, stream.summary) == ("fail", "stream: what it saw")
+
+
+def test_not_judged_names_those_of_its_needs_that_failed(spec):
+    e = entry("persist", "not-judged", "upper")
+    e.details["needs"] = ["upper", "stream"]
+    r = report(spec, entry("upper", "pass"), entry("stream", "fail"), e)
+    assert r.entries[2].needs == ("stream",)
+    assert r.entries[2].summary == "not judged: needs stream: held"
 
 
 def test_a_declared_failure_may_show_as_not_judged(spec):
