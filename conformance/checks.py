@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 from hypothesis import strategies as st
 
+from conformance.endings import CaseWatch, Ended, judge_ended_between, judge_ended_in
 from conformance.launcher import Server
 from conformance.model import Kind, LearnedTransform, Transform
 from conformance.outcome import NonConformance, NotJudged, RunnerError
@@ -31,18 +32,12 @@ from conformance.spec import Requirement, Spec
 JUDGE_THE_TRANSFORM = frozenset({"transform"})
 
 # The checks whose property a deviation shows: seen by another check, that one is not judged.
+# (A close, first or on a half-close, is told apart by probes: Session._closed_by.)
 DEVIATION_OWNERS: dict[Kind, tuple[str, ...]] = {
     Kind.MISMATCH: ("transform", "stream"),  # an inconsistent answer, or bytes lost or moved
     Kind.EXTRA: ("stream",),  # bytes added
-    Kind.EARLY_CLOSE: ("persist",),  # the server closed first
-    Kind.UNFLUSHED_CLOSE: ("close-on-eof",),
     Kind.NO_CLOSE: ("close-on-eof",),
 }
-
-
-class _Ended(BaseException):
-    """The server was found ended before an example: leaves Hypothesis unshrunk (a smaller
-    case cannot tell more about an earlier one)."""
 
 
 @dataclass
@@ -66,112 +61,69 @@ class Context:
         return LearnedTransform.of(self.spec)
 
     def session(self, stateless: bool = True) -> Session:
-        """A fresh session; for stateless examples, on a server still running."""
+        """A fresh session; for stateless examples, on a server still running (or, in a
+        Hypothesis case, see endings.py)."""
         s = Session(self.server, self.spec, self.transform, stateless, self.prerequisites)
-        s.in_case = stateless and bool(self._examples)
-        if stateless:
-            self.server.await_settled()  # what drawing this example left of the last one's
+        if not stateless:
+            return s
+        self.server.await_settled()  # what drawing this example left of the last one's
+        watch = self.watch
+        if watch is not None:
+            s.in_case = True
             if not self.server.alive():
-                if self._examples == "shrinking":  # a case failed: the rest need a server
-                    self.server.stop()
-                    self.server.start()
-                    return s
-                if self._examples:  # judged once out of Hypothesis: which input ended it?
-                    raise _Ended
-                s.fail(
-                    f"the server {self.server.exit_status()} before this example: it must keep "
-                    "serving, connection after connection"
-                )
+                if not watch.shrinking:
+                    raise Ended  # judged out of Hypothesis: what ended it?
+                self.server.restart()  # a case failed: smaller ones need a server
+            watch.opened(s)
+        elif not self.server.alive():
+            s.fail(
+                f"the server {self.server.exit_status()} before this example: it must keep "
+                "serving, connection after connection"
+            )
         return s
 
     @cached_property
     def prerequisites(self) -> Prerequisites:
         """What this check sees but leaves to the requirements whose property it is."""
-
-        def ids(*checks: str) -> tuple[str, ...]:
-            if self.requirement.check in checks:
-                return ()  # this check's own property
-            found = (self.spec.checked_by(c) for c in checks)
-            return tuple(rid for rid in found if rid is not None)
-
-        owners = {kind: ids(*checks) for kind, checks in DEVIATION_OWNERS.items()}
-        return Prerequisites(
-            ids("listen"),
-            ids("prompt"),
-            {kind: rids for kind, rids in owners.items() if rids},
-            resets=ids("survive-reset"),
-            connections=ids("many-connections"),
-        )
+        ids = {r.check: r.id for r in reversed(self.spec.requirements)}
+        return Prerequisites(self.requirement.check, ids, DEVIATION_OWNERS)
 
     def falsify(self, body: Callable[[Any], None], strategy: Any, examples: list[Any]) -> None:
-        """Hypothesis runs `body` on cases; a server found ended before a case is judged by
-        what ended it (_judge_the_end), not by the case that found it so."""
-        last: list[Any] = []
-        ended: set[int] = set()  # failures with the server ended
+        """Hypothesis runs `body` on cases; a server that ends around one is judged by what
+        ended it (endings.py)."""
+        watch = CaseWatch()
 
-        def example(case: Any) -> None:
+        def case_of(case: Any) -> None:
+            if watch.ended_between:
+                return
+            watch.begin()
             try:
                 body(case)
+            except Ended:
+                watch.ended_between = True
+                return
             except NonConformance as exc:
-                self._examples = "shrinking"
-                if not self.server.alive():
-                    ended.add(id(exc))
+                watch.failed(exc, ended=not self.server.alive())
                 raise
-            last[:] = [case]
+            watch.last_passed = case
 
-        self._examples = "running"
+        self.watch = watch
         try:
-            falsify(example, strategy, self.profile, examples, self.seed)
-        except _Ended:
-            self._judge_the_end(body, last[0])
+            falsify(case_of, strategy, self.profile, examples, self.seed)
+            if watch.ended_between:
+                self.watch = None
+                judge_ended_between(self, body, watch.last_passed)
         except NotJudged:
             raise
         except NonConformance as exc:
-            if id(exc) in ended and self._ends(self._hello):  # not this case: any ends it
-                self._not_judged_for_ending(exc, "it exits after a connection, whatever it is sent")
+            self.watch = None
+            if watch.ended_in(exc):
+                judge_ended_in(self, exc, watch)
             raise
         finally:
-            self._examples = ""
+            self.watch = None
 
-    # In falsify: "running" (a server found ended leaves Hypothesis at once), or "shrinking"
-    # after a case failed (a server found ended is started again: smaller cases need one).
-    _examples = ""
-
-    def _judge_the_end(self, body: Callable[[Any], None], case: Any) -> NoReturn:
-        """The server ended after `case` passed.  Replayed on a fresh server: if the case ends
-        it again and a plain round trip does not, the case is this check's fail, pinned; if
-        every connection ends it, or this case alone does not, the server stops after a number
-        of connections: many-connections' property, and this check is not judged."""
-        server, connections = self.server, self.server.connections
-        ended = f"the server {server.exit_status()} after {connections} connection(s)"
-        evidence = server.diagnostics()
-        if self._ends(lambda: body(case)):
-            if not self._ends(self._hello):
-                why = f"{ended}; on a fresh server, this case ended it again: {case!r}"
-                raise NonConformance(why, evidence)
-            why = f"{ended}: it exits after a connection, whatever it is sent"
-        else:
-            why = f"{ended}; on a fresh server, the last case alone did not end it"
-        self._not_judged_for_ending(NonConformance(why, evidence), why)
-
-    def _not_judged_for_ending(self, exc: NonConformance, why: str) -> NoReturn:
-        """The server ends after connections, not after this check's input: many-connections'
-        property, so this check is not judged (unless it is many-connections)."""
-        many = self.spec.checked_by("many-connections")
-        if many is None or many == self.requirement.id:
-            raise exc
-        raise NotJudged((many,), why, exc.summary, exc.evidence, exc.details) from None
-
-    def _hello(self) -> None:
-        with self.session(stateless=False) as s:
-            round_trip(s, b"hello")
-
-    def _ends(self, step: Callable[[], None]) -> bool:
-        """Does `step`, on a fresh server, end it (within the reply timeout)?"""
-        self.server.stop()
-        self.server.start()
-        step()
-        return self.server.await_exit(self.spec.timeouts.reply)
+    watch: CaseWatch | None = None  # while Hypothesis runs cases
 
 
 # -- payloads -------------------------------------------------------------------------------

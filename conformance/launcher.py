@@ -334,6 +334,12 @@ class Server:
         """Until the moment settled_at, which Session.close sets at a stateless example's end."""
         time.sleep(max(0.0, self.settled_at - time.monotonic()))
 
+    def restart(self) -> None:
+        """Start it again, once it has ended: to gather evidence, never to turn an ending into
+        a pass (endings.py)."""
+        self.stop()
+        self.start()
+
     def await_exit(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds for the server to end; has it?"""
         return _until(lambda: not self.alive(), timeout)

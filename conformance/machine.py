@@ -23,7 +23,7 @@ from hypothesis.stateful import (
 )
 
 from conformance.model import State
-from conformance.outcome import NonConformance
+from conformance.outcome import NonConformance, NotJudged
 from conformance.payload import block
 from conformance.properties import ShrinkBudget, hypothesis_settings, run_hypothesis
 from conformance.session import BATCH, Peer, Session
@@ -50,7 +50,7 @@ def run_clients_machine(ctx: Context) -> None:
 
         @wraps(fn)
         def wrapper(self: Clients, **kw: Any) -> None:
-            if self.skipping:
+            if self.skipping or budget.stopped:
                 return
             if not budget.admits():
                 # Past the shrink budget: keep drawing steps as before (Hypothesis requires
@@ -59,6 +59,10 @@ def run_clients_machine(ctx: Context) -> None:
                 return
             try:
                 fn(self, **kw)
+            except NotJudged as exc:
+                if not budget.stop(exc):
+                    budget.record_failure(exc)
+                    raise
             except NonConformance as exc:
                 budget.record_failure(exc)
                 raise
@@ -68,9 +72,28 @@ def run_clients_machine(ctx: Context) -> None:
     class Clients(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
-            self.session: Session = ctx.session()
             self.clients: list[Peer] = []
-            self.skipping = False
+            self.session: Session | None = None
+            self.skipping = bool(budget.stopped)
+            if self.skipping:
+                return
+            if budget.first is not None and not ctx.server.alive():
+                ctx.server.restart()  # a case failed: smaller ones, being shrunk, need a server
+            try:
+                self.session = ctx.session()
+            except NotJudged as exc:  # the server ended before this example
+                if not budget.stop(exc):
+                    budget.record_failure(exc)
+                    raise
+                self.skipping = True
+            except NonConformance as exc:
+                budget.record_failure(exc)
+                raise
+
+        @property
+        def s(self) -> Session:
+            assert self.session is not None, "steps skip without a session"
+            return self.session
 
         def _others(self) -> list[Peer]:
             return [p for p in self.clients if p.conn.open]
@@ -81,15 +104,15 @@ def run_clients_machine(ctx: Context) -> None:
             """Clients arrive a few at a time; each batch is served while the earlier clients
             stay connected and idle."""
             while len(self.clients) < n:
-                batch = [self.session.connect() for _ in range(min(BATCH, n - len(self.clients)))]
+                batch = [self.s.connect() for _ in range(min(BATCH, n - len(self.clients)))]
                 for peer in batch:
                     peer.write(b"hello from " + peer.name.encode())
                 idle = len(self.clients)
                 self.clients += batch
-                self.session.run(
+                self.s.run(
                     self._others(),
                     lambda: all(p.settled for p in batch),  # noqa: B023 - used at once
-                    self.session.timeouts.reply,
+                    self.s.timeouts.reply,
                     f"with {len(batch)} clients connecting together"
                     + (f" and {idle} more already connected and idle" if idle else ""),
                 )
@@ -99,10 +122,10 @@ def run_clients_machine(ctx: Context) -> None:
         def write(self, i: int, data: bytes) -> None:
             peer = self.clients[i]
             peer.write(data)
-            self.session.run(
+            self.s.run(
                 self._others(),
                 lambda: not peer.conn.outbox,
-                self.session.timeouts.stall,
+                self.s.timeouts.stall,
                 "while sending",
             )
 
@@ -111,10 +134,10 @@ def run_clients_machine(ctx: Context) -> None:
         def read(self, i: int) -> None:
             """Wait for client i's replies only; the others stay idle but are watched."""
             peer = self.clients[i]
-            self.session.run(
+            self.s.run(
                 self._others(),
                 lambda: peer.settled,
-                self.session.timeouts.reply,
+                self.s.timeouts.reply,
                 f"while the other {len(self._others()) - 1} client(s) were connected",
             )
 
@@ -122,9 +145,9 @@ def run_clients_machine(ctx: Context) -> None:
         @step
         def half_close(self, i: int) -> None:
             peer = self.clients[i]
-            self.session.half_close(peer)
+            self.s.half_close(peer)
             # Being served promptly is the point here: the reply timeout, not the close one.
-            self.session.eof(peer, self.session.timeouts.reply)
+            self.s.eof(peer, self.s.timeouts.reply)
             self._replace(i)
 
         @rule(i=client)
@@ -136,20 +159,22 @@ def run_clients_machine(ctx: Context) -> None:
         @rule()
         @step
         def idle(self) -> None:
-            self.session.quiet(self._others(), IDLE)
+            self.s.quiet(self._others(), IDLE)
 
         def _replace(self, i: int) -> None:
             peer = self.clients[i]
             if peer.stream.state is State.CLOSED:
                 peer.conn.close()
-            self.clients[i] = self.session.connect()
+            self.clients[i] = self.s.connect()
 
         @invariant()
+        @step
         def no_deviation(self) -> None:
-            self.session.check(self.clients)
+            self.s.check(self.clients)
 
         def teardown(self) -> None:
-            self.session.close()
+            if self.session is not None:
+                self.session.close()
 
     machine: type[Clients] = Clients if ctx.seed is None else seed(ctx.seed)(Clients)
     config = hypothesis_settings(ctx.profile, derandomize=ctx.seed is None)

@@ -189,6 +189,10 @@ class ReplyStream:
             )
         return None
 
+    def sent_values(self) -> bytes:
+        """Every byte value sent, once each."""
+        return bytes(sorted(set().union(*map(set, self._pieces))))
+
     def answered_contains(self, value: int) -> bool:
         """Was the byte value `value` sent and answered (as the table says) in this stream?"""
         needle, end = bytes([value]), self._matched

@@ -43,12 +43,21 @@ class ShrinkBudget:
         self.first_failure: float | None = None
         self.first: NonConformance | None = None  # the first failure seen
 
+    stopped: NotJudged | None = None  # the verdict, once a case was not judged
+
+    def stop(self, verdict: NotJudged) -> bool:
+        """A case was not judged: unless a failure came first (the verdict, being shrunk),
+        every later case passes at once so that Hypothesis ends, and run_hypothesis raises
+        this verdict.  (Raised, it would be shrunk: a smaller case says no more, and replays on
+        a server that has ended would not behave the same.)  Has it stopped?"""
+        if self.first_failure is None and self.stopped is None:
+            self.stopped = verdict
+        return self.stopped is not None
+
     def record_failure(self, exc: NonConformance) -> None:
         if self.first_failure is None:
             self.first_failure = time.monotonic()
             self.first = exc
-        if isinstance(exc, NotJudged):  # a smaller case would say no more
-            self.first_failure = -self.seconds
 
     def admits(self) -> bool:
         if self.first_failure is None or time.monotonic() - self.first_failure <= self.seconds:
@@ -68,10 +77,16 @@ def falsify(
     budget = ShrinkBudget(profile.shrink_seconds)
 
     def prop(case: Any) -> None:
+        if budget.stopped:
+            return
         if not budget.admits():
             reject()
         try:
             body(case)
+        except NotJudged as exc:
+            if not budget.stop(exc):
+                budget.record_failure(exc)
+                raise
         except NonConformance as exc:
             budget.record_failure(exc)
             raise
@@ -92,6 +107,8 @@ def run_hypothesis(test: Callable[[], None], budget: ShrinkBudget) -> None:
     test, or even a flaky strategy for stateful runs: the first failure seen is the verdict.)"""
     try:
         test()
+        if budget.stopped:
+            raise budget.stopped
     except NonConformance as exc:
         notes = [clip(n) for n in getattr(exc, "__notes__", ()) if n.strip()]
         if notes:

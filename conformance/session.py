@@ -24,19 +24,24 @@ from conformance.spec import Spec
 PACE_QUEUE = 4  # connections queued unaccepted before a new connect waits (backlog 5 holds 6)
 BATCH = 8  # clients a check connects together before waiting for their replies
 EXIT_SETTLE = 0.005  # seconds after a stateless example before the next one starts
+PROBE_QUIET = 0.1  # seconds a probe connection is watched after its replies, for a close
 FILL_CHUNK = 1 << 20  # bytes per client write while filling the buffers to a server
 
 
 @dataclass(frozen=True)
 class Prerequisites:
-    """The requirements that own what a check may see but does not judge (ids; empty for the
-    check that judges it): a deviation they own makes the check not judged, not failed."""
+    """Which requirements own what a check may see but does not judge: a deviation that shows
+    another requirement's property makes the check not judged, not failed."""
 
-    listen: tuple[str, ...] = ()  # nothing is accepted
-    prompt: tuple[str, ...] = ()  # replies are held until more input (the half-close brings them)
-    owners: Mapping[Kind, tuple[str, ...]] = field(default_factory=dict)  # by deviation kind
-    resets: tuple[str, ...] = ()  # the server ended after a client reset
-    connections: tuple[str, ...] = ()  # the server ended, no client having reset
+    own: str = ""  # the check procedure being run
+    ids: Mapping[str, str] = field(default_factory=dict)  # check procedure -> requirement id
+    owners: Mapping[Kind, tuple[str, ...]] = field(default_factory=dict)  # their procedures
+
+    def needs(self, *checks: str) -> tuple[str, ...]:
+        """The requirements judged by `checks`; none if this check is one of them (its own)."""
+        if self.own in checks:
+            return ()
+        return tuple(self.ids[c] for c in checks if c in self.ids)
 
 
 class Peer:
@@ -123,7 +128,7 @@ class Session:
         clients wait has stopped accepting: that is the verdict, not a connect timeout later."""
         queued = self._wait_for_room(self.timeouts.reply)
         if queued is not None:
-            listen = self.prerequisites.listen
+            listen = self.prerequisites.needs("listen")
             if listen and self.server.alive() and self.server.held_connections() == 0:
                 why = f"{queued} connections wait in the accept queue: the server accepts none"
                 not_judged: tuple[tuple[str, ...], str] | None = (listen, why)
@@ -210,16 +215,70 @@ class Session:
         pre, deviation = self.prerequisites, peer.deviation
         if deviation is None or not self.server.alive():
             return None
-        if pre.listen and deviation.kind is Kind.MISSING and self.server.accepts_nothing():
-            return pre.listen, f"{peer.name} waits in the accept queue: the server accepts none"
-        kind = deviation.kind
+        kind, why = deviation.kind, f"{peer.name}: {deviation.kind.value}"
+        if kind is Kind.MISSING and pre.needs("listen") and self.server.accepts_nothing():
+            why = f"{peer.name} waits in the accept queue: the server accepts none"
+            return pre.needs("listen"), why
         if kind is Kind.RESET:  # an abortive close: first, or on half-close without flushing
             kind = Kind.UNFLUSHED_CLOSE if peer.half_closed else Kind.EARLY_CLOSE
-        if kind in pre.owners:
-            return pre.owners[kind], f"{peer.name}: {deviation.kind.value}"
-        if pre.prompt and self._answered_at_half_close(peer):
-            return pre.prompt, f"{peer.name}'s replies came only at its half-close (held back)"
+        if kind in (Kind.EARLY_CLOSE, Kind.UNFLUSHED_CLOSE):
+            by, how = self._closed_by(peer, kind)
+            return (pre.needs(by), f"{why}: {how}") if pre.needs(by) else None
+        if pre.needs(*pre.owners.get(kind, ())):
+            return pre.needs(*pre.owners[kind]), why
+        if kind is Kind.MISSING and pre.needs("prompt") and self._answered_at_half_close(peer):
+            return pre.needs("prompt"), f"{peer.name}'s replies came only at its half-close"
         return None
+
+    def _closed_by(self, peer: Peer, kind: Kind) -> tuple[str, str]:
+        """Which check's property a server closing `peer`'s connection (first, or on its
+        half-close before flushing) shows, and how we know: new connections, sent the byte
+        values `peer` sent and b"hello", and never half-closed, tell."""
+        values = peer.stream.sent_values()
+        if not values or not self._probe_closes(values):
+            if kind is Kind.EARLY_CLOSE:
+                return "persist", "closed first, after what it was sent"
+            return "close-on-eof", "a connection sent the same, not half-closed, stays open"
+        if not self._probe_closes(b"hello"):
+            return "transform", "answering a byte value it sent closes any connection"
+        return "persist", "the server closes any connection first"
+
+    def _probe_closes(self, data: bytes) -> bool:
+        """Does a new connection sent `data` see the server close or reset it (by the reply
+        timeout, or soon after its replies)?  Not judged: only whether it is closed."""
+        try:
+            self._pace("probe")
+            conn = Conn.connect(
+                self.server.address,
+                "probe",
+                self.transcript,
+                self.timeouts.connect,
+                self.server.new_socket,
+            )
+        except (NonConformance, Refused):
+            return False
+        got, closed = 0, False
+
+        def on_data(reply: bytes) -> None:
+            nonlocal got
+            got += len(reply)
+
+        def on_close() -> None:
+            nonlocal closed
+            closed = True
+
+        def watch(done: Callable[[], bool], seconds: float) -> None:
+            try:
+                pump([conn], done, seconds, time.monotonic() + seconds)
+            except Stalled:
+                pass
+
+        conn.on_data, conn.on_eof, conn.on_reset = on_data, on_close, on_close
+        conn.write(data)
+        watch(lambda: closed or got >= len(data), self.timeouts.reply)  # its replies
+        watch(lambda: closed, PROBE_QUIET)  # and a close soon after them
+        conn.close()
+        return closed
 
     def _answered_at_half_close(self, peer: Peer) -> bool:
         """Does the reply owed to `peer`, which is not coming, come once it half-closes?  Then
@@ -356,9 +415,9 @@ class Session:
         (A Hypothesis case is judged by whether it ends a fresh server: Context.falsify.)"""
         ended = f"the server {self.server.exit_status()}"
         if any(event.what == "reset" for event in self.transcript.events):
-            return self.prerequisites.resets, f"{ended} after a client reset"
+            return self.prerequisites.needs("survive-reset"), f"{ended} after a client reset"
         return (
-            self.prerequisites.connections,
+            self.prerequisites.needs("many-connections"),
             f"{ended} after {self.server.connections} connections",
         )
 

@@ -1,0 +1,147 @@
+"""A server that ends around a Hypothesis case: whose property does that show?
+
+A stateless check runs many cases on one server.  When the server ends, the case in which it
+ended (or after which it was found ended) is not enough to say why: it may stop after so many
+connections whatever they carry, end on one byte value's answer, or end on that case's input.
+Experiments on a fresh server tell them apart; restarting gathers evidence, it never turns an
+ending into a pass:
+
+- as many plain round trips as the case made end it too: it stops after that many connections,
+  whatever they send (many-connections' property: this check is not judged);
+- the byte values the case sent, answered on one connection, end it: upper's property (the
+  answer to a byte value);
+- else the case ends it (replayed, it ends it again): this check's fail, the case pinned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from conformance.outcome import NonConformance, NotJudged
+from conformance.session import Session
+
+if TYPE_CHECKING:
+    from conformance.checks import Context
+
+MAX_ROUND_TRIPS = 64  # plain round trips tried on a fresh server, at most
+NO_CASE = object()  # no case has passed yet
+
+
+class Ended(Exception):
+    """The server was found ended before a case: that case and every later one pass at once, so
+    that Hypothesis ends unshrunk (a smaller case cannot tell more about an earlier one), and
+    the ending is judged after it (judge_ended_between)."""
+
+
+@dataclass
+class CaseWatch:
+    """What the Hypothesis cases of one check did: the last that passed, the sessions of the
+    current one and the server's connection count when it began, and which failures came with
+    the server ended."""
+
+    shrinking: bool = False  # a case failed: a server found ended is started again
+    ended_between: bool = False  # found ended before a case: the rest pass at once
+    last_passed: Any = NO_CASE
+    sessions: list[Session] = field(default_factory=list)
+    connections_from: int = 0
+    _ended: set[int] = field(default_factory=set)
+
+    def begin(self) -> None:
+        self.sessions = []
+
+    def opened(self, session: Session) -> None:
+        if not self.sessions:
+            self.connections_from = session.server.connections
+        self.sessions.append(session)
+
+    def failed(self, exc: NonConformance, ended: bool) -> None:
+        self.shrinking = True
+        if ended:
+            self._ended.add(id(exc))
+
+    def ended_in(self, exc: NonConformance) -> bool:
+        return id(exc) in self._ended
+
+    def connections(self) -> int:
+        """Connections the current case made."""
+        made = self.sessions[0].server.connections - self.connections_from if self.sessions else 0
+        return max(1, made)
+
+    def sent_values(self) -> bytes:
+        """Every byte value the current case sent."""
+        values: set[int] = set()
+        for s in self.sessions:
+            for event in s.transcript.events:
+                if event.what == "send":
+                    values.update(event.data)
+        return bytes(sorted(values))
+
+
+def judge_ended_between(ctx: Context, body: Callable[[Any], None], case: Any) -> NoReturn:
+    """The server was found ended after `case` passed: replayed on a fresh server, does `case`
+    end it (then the experiments say why), or not (it stops after a number of connections)?"""
+    server = ctx.server
+    ended = f"the server {server.exit_status()} after {server.connections} connection(s)"
+    evidence = server.diagnostics()
+    if case is NO_CASE:  # it ended before any case ran: nothing to replay
+        raise NonConformance(f"{ended}, before this check's first case", evidence)
+    watch = ctx.watch = CaseWatch()
+    try:
+        replayed = _ends(ctx, lambda: body(case))
+    finally:
+        ctx.watch = None
+    if not replayed:
+        why = f"{ended}; on a fresh server, the last case alone did not end it"
+        failure = NonConformance(why, evidence)
+        _not_judged(ctx, "many-connections", why, failure)
+        raise failure
+    failure = NonConformance(f"{ended}; on a fresh server, this case ended it again: {case!r}")
+    failure.evidence = evidence
+    judge_ended_in(ctx, failure, watch)
+    raise failure
+
+
+def judge_ended_in(ctx: Context, exc: NonConformance, watch: CaseWatch) -> None:
+    """The server ended in the case that failed with `exc`: not judged if plain round trips or
+    the case's byte values end a fresh server too; else return (`exc` is this check's fail)."""
+    ended = f"the server {ctx.server.exit_status()}"
+    n, values = min(watch.connections(), MAX_ROUND_TRIPS), watch.sent_values()
+    if _other(ctx, "many-connections") and _ends(ctx, lambda: _round_trips(ctx, n)):
+        why = f"{ended}: it stops after {n} connection(s), whatever they send"
+        _not_judged(ctx, "many-connections", why, exc)
+    if values and _other(ctx, "transform") and _ends(ctx, lambda: _round_trips(ctx, 1, values)):
+        why = f"{ended}: answering a byte value ends it (one of the {len(values)} this case sent)"
+        _not_judged(ctx, "transform", why, exc)
+
+
+def _other(ctx: Context, check: str) -> bool:
+    """Is `check` another requirement's, in this spec?"""
+    return ctx.requirement.check != check and ctx.spec.checked_by(check) is not None
+
+
+def _not_judged(ctx: Context, check: str, why: str, exc: NonConformance) -> None:
+    """NotJudged for want of the requirement that `check` judges, if that is another's."""
+    needs = ctx.spec.checked_by(check)
+    if needs is not None and needs != ctx.requirement.id:
+        raise NotJudged((needs,), why, exc.summary, exc.evidence, exc.details) from None
+
+
+def _round_trips(ctx: Context, n: int, data: bytes = b"hello") -> None:
+    for _ in range(n):
+        with ctx.session(stateless=False) as s:
+            peer = s.connect()
+            peer.write(data)
+            s.replies(peer)
+
+
+def _ends(ctx: Context, step: Callable[[], None]) -> bool:
+    """Does `step`, on a fresh server, end it (within the reply timeout)?"""
+    server = ctx.server
+    server.restart()
+    try:
+        step()
+    except (NonConformance, Ended):
+        pass  # what the step saw is not the question: whether the server ends
+    return server.await_exit(ctx.spec.timeouts.reply)

@@ -1,0 +1,39 @@
+"""Planted bug (many-connections): the whole process exits when its third client is done, as a
+server does that leaks something per connection and falls over soon (here: on purpose).
+
+Each client, the third included, is served correctly up to its end.
+Usage: exits_every_third.py PORT [HOST]
+"""
+import os
+import socket
+import sys
+import threading
+
+done = 0
+lock = threading.Lock()
+
+
+def handle(conn):
+    global done
+    try:
+        with conn:
+            while data := conn.recv(65536):
+                conn.sendall(data.upper())
+    except OSError:
+        pass
+    with lock:
+        done += 1
+        if done == 3:
+            os._exit(1)  # BUG: it stops after three connections
+
+
+def main():
+    port, host = int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
+    listener = socket.create_server((host, port), backlog=512)
+    while True:
+        conn, _ = listener.accept()
+        threading.Thread(target=handle, args=(conn,), daemon=True).start()
+
+
+if __name__ == "__main__":
+    main()
