@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 from hypothesis import strategies as st
 
+from conformance.attribution import Prerequisites
 from conformance.endings import CaseWatch, Ended, judge_ended_between, judge_ended_in
 from conformance.launcher import Server
 from conformance.model import Kind, LearnedTransform, Transform
@@ -24,7 +25,7 @@ from conformance.outcome import NonConformance, NotJudged, RunnerError
 from conformance.payload import block
 from conformance.profiles import Profile
 from conformance.properties import falsify
-from conformance.session import BATCH, Peer, Prerequisites, Session
+from conformance.session import BATCH, Peer, Session
 from conformance.spec import Requirement, Spec
 
 # The checks that judge the byte transform itself; every other check takes a server's
@@ -32,10 +33,12 @@ from conformance.spec import Requirement, Spec
 JUDGE_THE_TRANSFORM = frozenset({"transform"})
 
 # The checks whose property a deviation shows: seen by another check, that one is not judged.
-# (A close, first or on a half-close, is told apart by probes: Session._closed_by.)
+# (A missing reply or a close is told apart by probe connections: attribution.py.)
 DEVIATION_OWNERS: dict[Kind, tuple[str, ...]] = {
-    Kind.MISMATCH: ("transform", "stream"),  # an inconsistent answer, or bytes lost or moved
-    Kind.EXTRA: ("stream",),  # bytes added
+    # An inconsistent answer, bytes lost or moved, or another client's (cross-talk): the first
+    # of these that the server fails is the root cause.
+    Kind.MISMATCH: ("transform", "stream", "concurrent"),
+    Kind.EXTRA: ("stream", "concurrent"),  # bytes added
     Kind.NO_CLOSE: ("close-on-eof",),
 }
 

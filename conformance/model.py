@@ -189,6 +189,10 @@ class ReplyStream:
             )
         return None
 
+    def sent_pieces(self) -> list[bytes]:
+        """The request stream, as it was sent."""
+        return list(self._pieces)
+
     def sent_values(self) -> bytes:
         """Every byte value sent, once each."""
         return bytes(sorted(set().union(*map(set, self._pieces))))

@@ -76,8 +76,8 @@ class Report:
                 continue
             failed = [n for n in e.needs if outcomes.get(n) in ("fail", "not-judged")]
             unknown = [n for n in e.needs if outcomes.get(n) not in ("pass", "fail", "not-judged")]
-            if failed or unknown:
-                e.details["needs"] = failed or unknown
+            if failed or unknown:  # the first failed: candidates come root cause first
+                e.details["needs"] = failed[:1] or unknown
                 e.summary = not_judged(e.details["needs"], str(e.details.get("why", "")))
             else:
                 e.outcome, e.summary = "fail", str(e.details.get("failure", e.summary))

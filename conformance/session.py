@@ -9,10 +9,18 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from typing import NoReturn
 
+from conformance.attribution import (
+    NotJudgedFor,
+    Prerequisites,
+    accepts_none,
+    ended_by,
+    out_of_descriptors,
+    prerequisite,
+    refused_by,
+)
 from conformance.evidence import describe_deviation, details, render_transcript
 from conformance.launcher import Server
 from conformance.model import Deviation, Kind, ReplyStream, State, Transform
@@ -24,24 +32,7 @@ from conformance.spec import Spec
 PACE_QUEUE = 4  # connections queued unaccepted before a new connect waits (backlog 5 holds 6)
 BATCH = 8  # clients a check connects together before waiting for their replies
 EXIT_SETTLE = 0.005  # seconds after a stateless example before the next one starts
-PROBE_QUIET = 0.1  # seconds a probe connection is watched after its replies, for a close
 FILL_CHUNK = 1 << 20  # bytes per client write while filling the buffers to a server
-
-
-@dataclass(frozen=True)
-class Prerequisites:
-    """Which requirements own what a check may see but does not judge: a deviation that shows
-    another requirement's property makes the check not judged, not failed."""
-
-    own: str = ""  # the check procedure being run
-    ids: Mapping[str, str] = field(default_factory=dict)  # check procedure -> requirement id
-    owners: Mapping[Kind, tuple[str, ...]] = field(default_factory=dict)  # their procedures
-
-    def needs(self, *checks: str) -> tuple[str, ...]:
-        """The requirements judged by `checks`; none if this check is one of them (its own)."""
-        if self.own in checks:
-            return ()
-        return tuple(self.ids[c] for c in checks if c in self.ids)
 
 
 class Peer:
@@ -105,7 +96,7 @@ class Session:
 
     def connect(self, name: str | None = None) -> Peer:
         name = name or f"c{len(self.peers) + 1}"
-        self._pace(name)
+        self.pace(name)
         try:
             conn = Conn.connect(
                 self.server.address,
@@ -116,29 +107,23 @@ class Session:
             )
         except Refused as exc:
             self._settle_exit()
-            self.fail(f"{name}: {exc} ({self._server_state()})")
+            self.fail(f"{name}: {exc} ({self._server_state()})", not_judged=refused_by(self))
         peer = Peer(conn, self.transform)
         self.peers.append(peer)
         return peer
 
-    def _pace(self, name: str) -> None:
+    def pace(self, name: str) -> None:
         """Wait for room in the server's accept queue.  A server with a small listen backlog is
         correct, but a connect beyond it loses its SYN and retries only seconds later; pacing
         keeps checks fast.  A server that leaves its queue full for the reply timeout while
         clients wait has stopped accepting: that is the verdict, not a connect timeout later."""
         queued = self._wait_for_room(self.timeouts.reply)
         if queued is not None:
-            listen = self.prerequisites.needs("listen")
-            if listen and self.server.alive() and self.server.held_connections() == 0:
-                why = f"{queued} connections wait in the accept queue: the server accepts none"
-                not_judged: tuple[tuple[str, ...], str] | None = (listen, why)
-            else:
-                not_judged = None
             self.fail(
                 f"{name}: cannot connect: the server accepted no connection within "
                 f"{self.timeouts.reply:g} s while {queued} waited in its accept queue "
                 f"({self._server_state()}; does it serve one client at a time?)",
-                not_judged=not_judged,
+                not_judged=accepts_none(self, f"{queued} connections wait in the accept queue"),
             )
 
     def _wait_for_room(self, seconds: float) -> int | None:
@@ -206,98 +191,7 @@ class Session:
                 deviation = p.deviation
                 summary = f"{p.name}: {deviation.kind.value}: {deviation.message}{context}"
                 detail = describe_deviation(deviation)
-                self.fail(summary, detail, (p.name, deviation), self._prerequisite(p))
-
-    def _prerequisite(self, peer: Peer) -> tuple[tuple[str, ...], str] | None:
-        """The requirements, other than the one checked, whose property `peer`'s deviation
-        shows the server fails, and why; None if it is this check's own to judge.  A server
-        that has ended is judged by the check that saw it end."""
-        pre, deviation = self.prerequisites, peer.deviation
-        if deviation is None or not self.server.alive():
-            return None
-        kind, why = deviation.kind, f"{peer.name}: {deviation.kind.value}"
-        if kind is Kind.MISSING and pre.needs("listen") and self.server.accepts_nothing():
-            why = f"{peer.name} waits in the accept queue: the server accepts none"
-            return pre.needs("listen"), why
-        if kind is Kind.RESET:  # an abortive close: first, or on half-close without flushing
-            kind = Kind.UNFLUSHED_CLOSE if peer.half_closed else Kind.EARLY_CLOSE
-        if kind in (Kind.EARLY_CLOSE, Kind.UNFLUSHED_CLOSE):
-            by, how = self._closed_by(peer, kind)
-            return (pre.needs(by), f"{why}: {how}") if pre.needs(by) else None
-        if pre.needs(*pre.owners.get(kind, ())):
-            return pre.needs(*pre.owners[kind]), why
-        if kind is Kind.MISSING and pre.needs("prompt") and self._answered_at_half_close(peer):
-            return pre.needs("prompt"), f"{peer.name}'s replies came only at its half-close"
-        return None
-
-    def _closed_by(self, peer: Peer, kind: Kind) -> tuple[str, str]:
-        """Which check's property a server closing `peer`'s connection (first, or on its
-        half-close before flushing) shows, and how we know: new connections, sent the byte
-        values `peer` sent and b"hello", and never half-closed, tell."""
-        values = peer.stream.sent_values()
-        if not values or not self._probe_closes(values):
-            if kind is Kind.EARLY_CLOSE:
-                return "persist", "closed first, after what it was sent"
-            return "close-on-eof", "a connection sent the same, not half-closed, stays open"
-        if not self._probe_closes(b"hello"):
-            return "transform", "answering a byte value it sent closes any connection"
-        return "persist", "the server closes any connection first"
-
-    def _probe_closes(self, data: bytes) -> bool:
-        """Does a new connection sent `data` see the server close or reset it (by the reply
-        timeout, or soon after its replies)?  Not judged: only whether it is closed."""
-        try:
-            self._pace("probe")
-            conn = Conn.connect(
-                self.server.address,
-                "probe",
-                self.transcript,
-                self.timeouts.connect,
-                self.server.new_socket,
-            )
-        except (NonConformance, Refused):
-            return False
-        got, closed = 0, False
-
-        def on_data(reply: bytes) -> None:
-            nonlocal got
-            got += len(reply)
-
-        def on_close() -> None:
-            nonlocal closed
-            closed = True
-
-        def watch(done: Callable[[], bool], seconds: float) -> None:
-            try:
-                pump([conn], done, seconds, time.monotonic() + seconds)
-            except Stalled:
-                pass
-
-        conn.on_data, conn.on_eof, conn.on_reset = on_data, on_close, on_close
-        conn.write(data)
-        watch(lambda: closed or got >= len(data), self.timeouts.reply)  # its replies
-        watch(lambda: closed, PROBE_QUIET)  # and a close soon after them
-        conn.close()
-        return closed
-
-    def _answered_at_half_close(self, peer: Peer) -> bool:
-        """Does the reply owed to `peer`, which is not coming, come once it half-closes?  Then
-        the server waits for more input before answering: it is not prompt."""
-        missing = peer.deviation
-        if missing is None or missing.kind is not Kind.MISSING or peer.conn.outbox:
-            return False
-        if peer.stream.state is not State.OPEN or not self.server.alive():
-            return False
-        peer.deviation = None
-        peer.half_close()
-        seconds = self.timeouts.reply
-        try:
-            pump([peer.conn], lambda: peer.settled or peer.deviation is not None, seconds)
-        except Stalled:
-            pass
-        answered = peer.deviation is None and peer.settled
-        peer.deviation = missing
-        return answered
+                self.fail(summary, detail, (p.name, deviation), prerequisite(self, p))
 
     def replies(self, *peers: Peer, idle_timeout: float | None = None) -> None:
         """Send what is queued and wait for every owed reply byte."""
@@ -341,7 +235,7 @@ class Session:
         socks: list[socket.socket] = []
         try:
             while len(socks) < count and self.server.alive():
-                # Paced as every connect is (_pace), but a queue that stays full only ends the
+                # Paced as every connect is (pace), but a queue that stays full only ends the
                 # crowd: a server out of descriptors stops accepting, which is what is tested.
                 if self._wait_for_room(seconds) is not None:
                     break
@@ -394,7 +288,7 @@ class Session:
         summary: str,
         detail: str = "",
         deviation: tuple[str, Deviation] | None = None,
-        not_judged: tuple[tuple[str, ...], str] | None = None,
+        not_judged: NotJudgedFor | None = None,
     ) -> NoReturn:
         """Raise the verdict, with the evidence as text and as data (`deviation`: whose);
         `not_judged`: (the requirements, one of which the server fails first, why) for a check
@@ -404,22 +298,12 @@ class Session:
         data = details(self.transcript, streams, deviation, self.server.account())
         evidence = "\n".join(p for p in parts if p)
         if not_judged is None and not self.in_case and not self.server.alive():
-            not_judged = self._ended_by()
+            not_judged = ended_by(self)
+        if not_judged is None:
+            not_judged = out_of_descriptors(self)
         if not_judged is not None and not_judged[0]:
             raise NotJudged(*not_judged, summary, evidence, data)
         raise NonConformance(summary, evidence, data)
-
-    def _ended_by(self) -> tuple[tuple[str, ...], str]:
-        """The requirements whose property a server that ended during this session fails: not
-        surviving a client's reset, if one reset; else not serving connection after connection.
-        (A Hypothesis case is judged by whether it ends a fresh server: Context.falsify.)"""
-        ended = f"the server {self.server.exit_status()}"
-        if any(event.what == "reset" for event in self.transcript.events):
-            return self.prerequisites.needs("survive-reset"), f"{ended} after a client reset"
-        return (
-            self.prerequisites.needs("many-connections"),
-            f"{ended} after {self.server.connections} connections",
-        )
 
     def _settle_exit(self) -> None:
         """A server that is crashing right now gets a moment to finish, so that its exit status
