@@ -263,10 +263,11 @@ class IdleConnection:
     def _watch(self, until: float) -> None:
         """Read what arrives until `until` (at least a glance: the news may be waiting)."""
         peer = self.peer
-        until = max(until, time.monotonic() + GLANCE)
+        now = time.monotonic()
+        until = max(until, now + GLANCE)
         try:
-            pump([peer.conn], lambda: peer.deviation is not None, until + 1.0, until)
-        except Stalled:  # pragma: no cover - the idle timeout outlasts `until`
+            pump([peer.conn], lambda: peer.deviation is not None, until - now + 1.0, until)
+        except Stalled:  # pragma: no cover - its timeout outlasts `until`
             pass
         if peer.deviation is not None:
             self.closed_after = self.idle
@@ -293,15 +294,15 @@ def served_beside(ctx: Context) -> bool:
         return peer.settled and peer.deviation is None
 
 
-def many_writes(ctx: Context, between: Callable[[], None] = lambda: None) -> None:
+def many_writes(ctx: Context, before_each: Callable[[], None] = lambda: None) -> None:
     """Rounds of writes on one connection, each answered in full, and no early close after them
-    (Hypothesis examples, each on a fresh connection); `between` runs before every example."""
+    (Hypothesis examples, each on a fresh connection); `before_each` runs before every example."""
     p = ctx.params
     message = st.binary(min_size=1, max_size=32)
     rounds = st.lists(st.lists(message, min_size=1, max_size=8), min_size=2, max_size=4)
 
     def body(case: list[list[bytes]]) -> None:
-        between()
+        before_each()
         with ctx.session() as s:
             peer = s.connect()
             for writes in case:  # a round: a few writes, then every reply
