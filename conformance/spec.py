@@ -30,7 +30,7 @@ CHECK_PARAMS: dict[str, dict[str, type]] = {
     "transform": {"max_size": int},
     "stream": {"max_writes": int, "max_write": int, "big_write": int, "pause": float},
     "prompt": {"max_size": int},
-    "persist": {"writes": int, "linger": float, "long_haul": int},
+    "persist": {"writes": int, "idle": float, "long_haul": int},
     "close-on-eof": {"max_size": int, "owed": int, "pause": float},
     "survive-reset": {"big_reply": int, "rounds": int, "burst": int},
     "many-connections": {"connections": int, "parallel": int, "checkpoint": int},

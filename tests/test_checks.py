@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import socket
 
 from conformance import launcher
@@ -81,3 +82,23 @@ def test_a_large_failing_case_reads_as_the_block_that_makes_it(spec, quick):
     assert result.outcome == "fail"
     case = result.details["case"]
     assert "block(" in case and len(case) < 2000, case[:2000]
+
+
+def test_persist_fails_an_idle_timeout_and_says_after_how_long(spec, quick):
+    """A 1 s idle timeout equals the quick profile's window: the margin makes it fail, without a
+    race, and the verdict says the connection was closed while idle and when."""
+    result = evaluate(spec, spec.requirement("persist"), server("idle_timeout_1s.py"), quick)
+    assert result.outcome == "fail", result.summary
+    assert "server closed first" in result.summary
+    came = re.search(r"while the connection was idle: it came (\d+\.\d\d) s after", result.summary)
+    assert came, result.summary
+    # About 1 s: the client counts from the reply's arrival, a little after the server's timer
+    # started, and sees the close between two examples (or at once, once they are done).
+    assert 0.5 < float(came[1]) < 3.0, result.summary
+    assert "leaves it idle 1.25 s" in result.summary
+
+
+def test_persist_passes_a_server_that_keeps_idle_connections(spec, quick):
+    result = evaluate(spec, spec.requirement("persist"), server("ok_threads.py"), quick)
+    assert result.outcome == "pass", result.summary
+    assert result.duration_s >= 1.25  # the idle window and its margin, the examples overlapping

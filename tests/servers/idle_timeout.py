@@ -1,5 +1,6 @@
-"""Planted bug (persist): closes a connection whose client has sent nothing for 0.2 s (an
-idle timeout, and far too short a one: the server must never close first).
+"""Planted bug (persist): closes a connection whose client has sent nothing for 5 s, the
+student's `conn.settimeout(5)`: an idle timeout of any length is closing first, which the server
+must never do.
 
 Clients that keep talking are served right, and flush-then-close on EOF is correct.
 Otherwise a correct thread-per-connection server (blocking recv + sendall).
@@ -10,7 +11,7 @@ import socket
 import sys
 import threading
 
-IDLE = 0.2
+IDLE = 5.0  # seconds: what graders see in students' servers
 
 
 def handle(conn):
