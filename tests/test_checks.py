@@ -46,7 +46,7 @@ def test_crash_shows_exit_status_and_traceback_tail(spec, quick, tmp_path):
 
 
 def test_a_crash_does_not_leak_into_other_requirements(spec, quick, tmp_path):
-    # Restarted between examples, the server is judged on `prompt` by its own merits.
+    # `prompt` never sends a newline: the server is judged on it by its own merits.
     result = evaluate(spec, spec.requirement("prompt"), script(tmp_path, CRASH_ON_NEWLINE), quick)
     assert result.outcome == "pass", result.summary
 
