@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     from conformance.session import Peer, Session
 
 PROBE_QUIET = 0.1  # seconds a probe connection is watched after its replies, for a close
+MAX_ROUND_TRIPS = 64  # plain round trips, at most, to see if a server ends after so many
+# The checks that hold many clients at once: a server that ends or runs out of descriptors
+# there does so in their own situation.
+CROWDING = ("capacity", "survive-fd-limit")
 
 # (the requirements, one of which the server fails first; why)
 NotJudgedFor = tuple[tuple[str, ...], str]
@@ -46,10 +50,15 @@ class Prerequisites:
     owners: Mapping[Kind, tuple[str, ...]] = field(default_factory=dict)  # their procedures
 
     def needs(self, *checks: str) -> tuple[str, ...]:
-        """The requirements judged by `checks`; none if this check is one of them (its own)."""
-        if self.own in checks:
-            return ()
-        return tuple(self.ids[c] for c in checks if c in self.ids)
+        """The requirements judged by `checks` (candidates, root cause first) that come before
+        this check's own: none if it is the first (its own to judge)."""
+        found: list[str] = []
+        for check in checks:
+            if check == self.own:
+                break
+            if check in self.ids:
+                found.append(self.ids[check])
+        return tuple(found)
 
 
 def prerequisite(s: Session, peer: Peer) -> NotJudgedFor | None:
@@ -60,15 +69,15 @@ def prerequisite(s: Session, peer: Peer) -> NotJudgedFor | None:
         return None
     kind, why = deviation.kind, f"{peer.name}: {deviation.kind.value}"
     if kind is Kind.MISSING:
-        if waiting := accepts_none(s, f"{peer.name} waits in the accept queue"):
-            return waiting
+        if stuck := accepts_none(s, f"{peer.name} waits in the accept queue"):
+            return stuck
         if pre.needs("prompt") and answered_at_half_close(s, peer):
             return pre.needs("prompt"), f"{peer.name}'s replies came only at its half-close"
     if kind is Kind.RESET:  # an abortive close: first, or on half-close without flushing
         kind = Kind.UNFLUSHED_CLOSE if peer.half_closed else Kind.EARLY_CLOSE
     if kind in (Kind.MISSING, Kind.EARLY_CLOSE, Kind.UNFLUSHED_CLOSE):
         by, how = _replayed(s, peer, kind)
-        needs = pre.needs(by) if by else ()
+        needs = pre.needs(*by)
         return (needs, f"{why}: {how}") if needs else None
     needs = pre.needs(*pre.owners.get(kind, ()))
     return (needs, why) if needs else None
@@ -76,7 +85,10 @@ def prerequisite(s: Session, peer: Peer) -> NotJudgedFor | None:
 
 def accepts_none(s: Session, what: str) -> NotJudgedFor | None:
     """Connections wait in the accept queue of a live server that holds none it accepted: it
-    does not accept (never: listen's property; no more: many-connections')."""
+    does not accept (out of descriptors, leaked: out_of_descriptors; never: listen's property;
+    no more: many-connections')."""
+    if leak := out_of_descriptors(s):
+        return leak
     needs = s.prerequisites.needs("listen", "many-connections")
     if needs and s.server.alive() and s.server.accepts_nothing():
         return needs, f"{what}: the server accepts none"
@@ -98,6 +110,12 @@ def ended_by(s: Session) -> NotJudgedFor:
     client's reset, if one reset; else serving connection after connection.  (A Hypothesis case
     is judged by whether it ends a fresh server: endings.py.)"""
     ended = f"the server {s.server.exit_status()}"
+    if s.prerequisites.own in CROWDING:  # many clients at once: its own situation, unless...
+        n = min(s.server.connections, MAX_ROUND_TRIPS)
+        if _ends_after_round_trips(s, n):
+            how = f"{ended}; started again, it ends after {n} plain round trips too"
+            return s.prerequisites.needs("many-connections"), how
+        return (), ended
     if _reset_seen(s):
         return s.prerequisites.needs("survive-reset"), f"{ended} after a client reset"
     connections = s.server.connections
@@ -107,7 +125,7 @@ def ended_by(s: Session) -> NotJudgedFor:
 def out_of_descriptors(s: Session) -> NotJudgedFor | None:
     """A live server holding every descriptor it may while our clients hold few: it leaks them
     (per connection: many-connections'; per reset: survive-reset's)."""
-    if s.prerequisites.own in ("capacity", "survive-fd-limit") or not s.server.alive():
+    if s.prerequisites.own in CROWDING or not s.server.alive():
         return None  # those bring it about on purpose
     fullest = s.server.descriptors()
     clients = sum(p.conn.open for p in s.peers)
@@ -144,30 +162,32 @@ class Probe:
     closed: bool = False
 
 
-def _replayed(s: Session, peer: Peer, kind: Kind) -> tuple[str | None, str]:
-    """(the check procedure whose property it is, None for this check's own; how we know) for
-    a reply missing or a connection closed, by replaying `peer`'s request stream."""
+def _replayed(s: Session, peer: Peer, kind: Kind) -> tuple[tuple[str, ...], str]:
+    """(the check procedures whose property it is, root cause first, none for this check's
+    own; how we know) for a reply missing or a connection closed, replaying `peer`'s request
+    stream on a new connection."""
     closing = kind is not Kind.MISSING
     replay = probe(s, "replay", peer.stream.sent_pieces())
     if not closing and replay.answered:
-        return None, "replayed on a new connection, it is answered"
+        return (), "replayed on a new connection, it is answered"
     if closing and not replay.closed:
         if kind is Kind.EARLY_CLOSE:
-            return "persist", "closed first (a replay stays open)"
+            return ("persist",), "closed first (a replay stays open)"
         if replay.answered:
-            return "close-on-eof", "replayed, never half-closed, it stays open and is answered"
+            return ("close-on-eof",), "replayed, never half-closed, it stays open and is answered"
         closing = False  # the replies it owed are lost, half-close or not
 
     def fails(p: Probe) -> bool:
         return p.closed if closing else not p.answered
 
-    if fails(probe(s, "hello", [b"hello"])):
-        return ("persist", "the server closes any connection") if closing else (None, "")
+    if fails(probe(s, "hello", [b"hello"])):  # every connection, now: never, or no more
+        how = "a new connection sent b'hello' fares the same"
+        return (("many-connections", "persist") if closing else ("prompt", "many-connections")), how
     if fails(probe(s, "values", [peer.stream.sent_values()])):
-        return "transform", "answering a byte value it sent does it, on any connection"
+        return ("transform",), "answering a byte value it sent does it, on any connection"
     if closing:
-        return "persist", "a replay is closed too, and a connection sent b'hello' is not"
-    return "stream", "replies to this request stream are lost, replayed on a new connection too"
+        return ("persist",), "a replay is closed too, and a connection sent b'hello' is not"
+    return ("stream",), "replies to this request stream are lost, replayed on a new connection too"
 
 
 def probe(s: Session, name: str, pieces: list[bytes]) -> Probe:
@@ -204,6 +224,20 @@ def probe(s: Session, name: str, pieces: list[bytes]) -> Probe:
     watch(lambda: seen.closed, PROBE_QUIET, time.monotonic() + PROBE_QUIET)
     conn.close()
     return seen
+
+
+def _ends_after_round_trips(s: Session, n: int) -> bool:
+    """Started again, does the server end after `n` plain round trips, one connection each?"""
+    s.server.restart()
+    try:
+        for i in range(n):
+            peer = s.connect(f"again{i + 1}")
+            peer.write(b"hello")
+            s.replies(peer)
+            peer.conn.close()
+    except NonConformance:
+        pass
+    return s.server.await_exit(s.timeouts.reply)
 
 
 def _reset_seen(s: Session) -> bool:

@@ -30,6 +30,7 @@ class Specimen:
     # Requirements whose check cannot bring about its condition on this server (a process per
     # client never runs out of descriptors): an error, never a pass.
     unreachable: tuple[str, ...] = ()
+    alone: bool = False  # it fails nothing but `trips` (the rest pass or are not judged)
 
     @property
     def correct(self) -> bool:
@@ -51,6 +52,7 @@ def load_catalog(folder: Path = CORPUS) -> list[Specimen]:
             e["description"],
             tuple(e.get("trips", [])),
             tuple(e.get("unreachable", [])),
+            bool(e.get("alone", False)),
         )
         for name, e in table.items()
     ]

@@ -19,13 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from conformance.attribution import MAX_ROUND_TRIPS
 from conformance.outcome import NonConformance, NotJudged
 from conformance.session import Session
 
 if TYPE_CHECKING:
     from conformance.checks import Context
 
-MAX_ROUND_TRIPS = 64  # plain round trips tried on a fresh server, at most
 NO_CASE = object()  # no case has passed yet
 
 

@@ -36,6 +36,9 @@ class Entry:
     # The evidence as data (see "details" in spec/report.schema.json): per-client streams around
     # the first difference, the transcript, the server's account.  Empty when there is none.
     details: dict[str, Any] = field(default_factory=dict)
+    # Not judged when it was checked, for want of requirements that then passed: a fail after
+    # all (Report.settle).  Progress lines printed before that say so again at the end.
+    restated: bool = False
 
     @property
     def as_declared(self) -> bool:
@@ -81,6 +84,7 @@ class Report:
                 e.summary = not_judged(e.details["needs"], str(e.details.get("why", "")))
             else:
                 e.outcome, e.summary = "fail", str(e.details.get("failure", e.summary))
+                e.restated = True
         return self
 
     @property
@@ -220,10 +224,13 @@ def render_report(report: Report, details: bool = True, table: bool = True) -> s
     """The report for a person.  `table=False` leaves out the heading and the requirements'
     lines: `check` printed those as the checks finished (render_head, requirement_line)."""
     lines = []
+    width = id_width(report.entries)
     if table:
         lines += render_head(report)
-        width = id_width(report.entries)
         lines += [requirement_line(e, width) for e in report.entries]
+    elif restated := [e for e in report.entries if e.restated]:
+        lines += ["", "not judged when checked, but what they needed passed, so they fail:"]
+        lines += [requirement_line(e, width) for e in restated]
     lines.append("")
     if details:
         for e in root_causes_first(report.entries):

@@ -53,3 +53,9 @@ def test_a_declared_failure_may_show_as_not_judged(spec):
     assert e.as_declared
     assert not entry("stream", "not-judged", "prompt").as_declared
     assert entry("stream", "pass").failed is False
+
+
+def test_a_progress_line_that_said_not_judged_is_restated_as_a_fail(spec):
+    r = report(spec, entry("prompt", "pass"), entry("stream", "not-judged", "prompt"))
+    text = render_report(r, table=False)
+    assert "they fail:\n  FAIL  stream" in text

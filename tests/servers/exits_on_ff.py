@@ -7,6 +7,7 @@ import os
 import socket
 import sys
 import threading
+import time
 
 
 def handle(conn):
@@ -24,7 +25,11 @@ def main():
     port, host = int(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
     listener = socket.create_server((host, port), backlog=512)
     while True:
-        conn, _ = listener.accept()
+        try:
+            conn, _ = listener.accept()
+        except OSError:  # out of descriptors (EMFILE): wait for a client to leave
+            time.sleep(0.01)
+            continue
         threading.Thread(target=handle, args=(conn,), daemon=True).start()
 
 
