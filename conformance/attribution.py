@@ -60,6 +60,12 @@ class Prerequisites:
                 found.append(self.ids[check])
         return tuple(found)
 
+    def owning(self, kind: Kind) -> tuple[str, ...]:
+        """The requirements whose property a deviation of `kind` shows: none if this check is
+        one of its owners (its own to judge, whatever the others make of it)."""
+        owners = self.owners.get(kind, ())
+        return () if self.own in owners else self.needs(*owners)
+
 
 def prerequisite(s: Session, peer: Peer) -> NotJudgedFor | None:
     """The requirements whose property `peer`'s deviation shows, if not this check's own.  A
@@ -79,7 +85,7 @@ def prerequisite(s: Session, peer: Peer) -> NotJudgedFor | None:
         by, how = _replayed(s, peer, kind)
         needs = pre.needs(*by)
         return (needs, f"{why}: {how}") if needs else None
-    needs = pre.needs(*pre.owners.get(kind, ()))
+    needs = pre.owning(kind)
     return (needs, why) if needs else None
 
 

@@ -37,9 +37,9 @@ JUDGE_THE_TRANSFORM = frozenset({"transform"})
 # (A missing reply or a close is told apart by probe connections: attribution.py.)
 DEVIATION_OWNERS: dict[Kind, tuple[str, ...]] = {
     # An inconsistent answer, bytes lost or moved, or another client's (cross-talk): the first
-    # of these that the server fails is the root cause.
+    # of these that the server fails is the root cause (each of them judges it itself).
     Kind.MISMATCH: ("transform", "stream", "concurrent"),
-    Kind.EXTRA: ("stream", "concurrent"),  # bytes added
+    Kind.EXTRA: ("stream",),  # bytes added
     Kind.NO_CLOSE: ("close-on-eof",),
 }
 

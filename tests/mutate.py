@@ -131,8 +131,9 @@ def explain(
 
 
 def check(folder: Path, profile: str) -> tuple[list[str], list[str]]:
-    """The requirements the server in `folder` fails (empty: the mutant survived), and what could
-    not be judged (a requirement's error or skip, or no report at all)."""
+    """The requirements the server in `folder` fails (empty: the mutant survived), and what gave
+    no verdict (a requirement's error or skip, or no report at all).  A requirement not judged
+    for want of another is neither: that other one fails."""
     report = folder / "report.json"
     argv = [sys.executable, "-m", "conformance.cli", "check", "--profile", profile]
     argv += ["--json", str(report), "--", sys.executable, "server.py", "{port}", "{host}"]
@@ -143,12 +144,12 @@ def check(folder: Path, profile: str) -> tuple[list[str], list[str]]:
         return [], [f"no report: exit {done.returncode}: {done.stderr.strip()[-200:]}"]
     data = json.loads(report.read_text())
     failed = [r["id"] for r in data["requirements"] if r["outcome"] == "fail"]
-    unjudged = [
+    no_verdict = [
         f"{r['id']}: {r['outcome']}"
         for r in data["requirements"]
-        if r["outcome"] not in ("pass", "fail")
+        if r["outcome"] in ("error", "skip")
     ]
-    return failed, unjudged
+    return failed, no_verdict
 
 
 def main() -> int:
@@ -161,7 +162,7 @@ def main() -> int:
     source = (Path(args.impl) / "server.py").read_text()
     why = explanations(Path(args.impl))
     count = len(list(sites(ast.parse(source))))
-    killed, equivalent, unexplained, unjudged = 0, 0, [], []
+    killed, equivalent, unexplained, no_verdict = 0, 0, [], []
     for k in args.only or range(count):
         code, line, what = mutant(source, k)
         if args.list:
@@ -175,8 +176,8 @@ def main() -> int:
             killed += 1
             verdict = f"killed ({', '.join(failed)})"
         elif errors:
-            unjudged.append(k)
-            verdict = f"NOT JUDGED ({'; '.join(errors)})"
+            no_verdict.append(k)
+            verdict = f"NO VERDICT ({'; '.join(errors)})"
         elif reason:
             equivalent += 1
             verdict = f"equivalent: {reason['why']}"
@@ -189,9 +190,9 @@ def main() -> int:
     total = len(args.only) or count
     print(
         f"\nmutants killed: {killed}/{total}; equivalent (explained): {equivalent}; "
-        f"unexplained survivors: {unexplained or 'none'}; not judged: {unjudged or 'none'}"
+        f"unexplained survivors: {unexplained or 'none'}; no verdict: {no_verdict or 'none'}"
     )
-    return 1 if unexplained or unjudged else 0
+    return 1 if unexplained or no_verdict else 0
 
 
 if __name__ == "__main__":
