@@ -13,11 +13,11 @@ from __future__ import annotations
 import time
 from typing import NamedTuple
 
-from conformance.net import Conn, ReceiveQueue
+from conformance.net import BACKPRESSURE_MSS, Conn, ReceiveQueue
 from conformance.outcome import RunnerError
 from conformance.session import Peer, Session
 
-POLL = 0.02  # seconds between readings of the queues while waiting for backpressure
+POLL = 0.005  # seconds between readings of the queues while waiting for backpressure
 
 
 class Backpressure(NamedTuple):
@@ -29,11 +29,12 @@ class Backpressure(NamedTuple):
 
     @property
     def held(self) -> bool:
-        """Does the server hold reply bytes that it cannot send, the client's buffer full?"""
+        """Does the server hold reply bytes that it cannot send, the client's buffer full?  (A
+        window of less than a segment is closed too: the server waits for it to open.)"""
         if not self.unsent:
             return False
         if self.window is not None:
-            return self.window == 0
+            return self.window < BACKPRESSURE_MSS
         return self.client.unread * 2 >= self.client.rcvbuf
 
     def __str__(self) -> str:
