@@ -73,11 +73,18 @@ def await_backpressure(session: Session, peer: Peer, limit: float) -> Backpressu
     return seen if seen.held else None
 
 
-def unreached(peer: Peer, when: str) -> RunnerError:
-    """The error of a check whose client `peer` could not bring about backpressure `when`."""
+def unreached(session: Session, peer: Peer, when: str) -> RunnerError:
+    """The error of a check whose client `peer` could not bring about backpressure `when`,
+    with the last reading of its connection (an error carries no transcript)."""
+    readings = [
+        e.data
+        for e in session.transcript.events
+        if e.conn == peer.name and e.what in ("backpressure", "no backpressure")
+    ]
+    last = readings[-1].decode() if readings else "none"
     return RunnerError(
         f"it could not bring about backpressure {when}: {peer.name} stopped reading, but the "
-        "kernel never showed the server holding reply bytes it could not send (see the "
-        f"transcript's 'no backpressure' reading of {peer.name}); if the server's send queue "
-        "cannot be read here (no sock_diag, no /proc/PID/net/tcp), run where it can"
+        f"server never held reply bytes it could not send (last reading: {last}); where the "
+        "server's send queue cannot be read (no sock_diag, no /proc/PID/net/tcp), run the check "
+        "where it can"
     )

@@ -189,7 +189,7 @@ def check_stream(ctx: Context) -> None:
             else:
                 s.quiet([peer])
             if case.backpressure and held is None:
-                raise unreached(peer, f"with a {len(case.writes[0])}-byte write, unread")
+                raise unreached(s, peer, f"with a {len(case.writes[0])}-byte write, unread")
 
     examples = [
         StreamCase((b"hello ", b"world"), 65536, False),
@@ -286,7 +286,7 @@ def check_close_on_eof(ctx: Context) -> None:
                 peer.conn.reading = True
             s.eof(peer)
             if case.unread and held is None:
-                raise unreached(peer, "after the half-close")
+                raise unreached(s, peer, "after the half-close")
 
     owed = p["owed"]
     examples = [
@@ -396,7 +396,7 @@ def check_concurrent(ctx: Context) -> None:
         s.replies(hog, idle_timeout=s.timeouts.stall)
     run_clients_machine(ctx)
     if held is None:
-        raise unreached(hog, "while the other client was served")
+        raise unreached(s, hog, "while the other client was served")
 
 
 def check_idle_cpu(ctx: Context) -> None:
@@ -424,7 +424,7 @@ def check_idle_cpu(ctx: Context) -> None:
             "a large reply",
         )
     if held is None:
-        raise unreached(gone, "before it reset")
+        raise unreached(s, gone, "before it reset")
 
 
 def _measure_idle(s: Session, p: dict[str, Any], when: str) -> None:

@@ -120,3 +120,4 @@ def test_backpressure_never_shown_is_an_error_not_a_pass(spec, quick, monkeypatc
     result = evaluate(hasty, spec.requirement("stream"), server("ok_selectors.py"), quick)
     assert result.outcome == "error", result.summary
     assert "could not bring about backpressure" in result.summary
+    assert "last reading: server send queue unreadable" in result.summary
