@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 from hypothesis import strategies as st
 
 from conformance.attribution import Prerequisites
+from conformance.backpressure import Backpressure, await_backpressure, unreached
 from conformance.endings import CaseWatch, Ended, judge_ended_between, judge_ended_in
 from conformance.launcher import Server
 from conformance.model import Kind, LearnedTransform, Transform
@@ -196,8 +197,11 @@ def check_transform(ctx: Context) -> None:
 class StreamCase:
     writes: tuple[bytes, ...]  # one client send() each
     read_size: int  # bytes per client recv()
-    pause_reading: bool  # write everything before reading anything (backpressure)
+    pause_reading: bool  # write everything before reading anything
     half_close: bool = False  # end by half-closing: nothing may follow the replies
+    # Pause with a narrow window until the kernel shows backpressure (instead of for `pause`):
+    # shown, or an error.  Megabytes only: a narrow window holds a few hundred KB.
+    backpressure: bool = False
 
 
 def _writes(p: dict[str, Any]) -> st.SearchStrategy[list[bytes]]:
@@ -214,8 +218,9 @@ def _writes(p: dict[str, Any]) -> st.SearchStrategy[list[bytes]]:
 def check_stream(ctx: Context) -> None:
     """The reply stream is exactly the transformed request stream, whatever the fragmentation of
     writes, the size of reads, and pauses in reading.  The multi-MiB write, written while not
-    reading (backpressure), is an explicit case: echoed through a slow correct server, one is
-    slow enough."""
+    reading, is an explicit case (echoed through a slow correct server, one is slow enough): it
+    goes on not reading until the kernel shows backpressure (the server's send() comes back
+    short: a server that drops the unsent rest fails), and is an error if it never does."""
     p = ctx.params
     strategy = st.builds(
         StreamCase,
@@ -227,25 +232,30 @@ def check_stream(ctx: Context) -> None:
 
     def body(case: StreamCase) -> None:
         with ctx.session() as s:
-            peer = s.connect()
+            peer = s.connect(backpressure=case.backpressure)
             peer.conn.read_size = case.read_size
             for w in case.writes:
                 peer.write(w)
-            if case.pause_reading:
+            held: Backpressure | None = None
+            if case.backpressure:
+                held = await_backpressure(s, peer, s.timeouts.stall)
+            elif case.pause_reading:
                 peer.conn.reading = False
                 s.push(peer, p["pause"])
-                peer.conn.reading = True
+            peer.conn.reading = True
             s.replies(peer, idle_timeout=s.timeouts.stall)
             if case.half_close:
                 s.trailing(peer)
             else:
                 s.quiet([peer])
+            if case.backpressure and held is None:
+                raise unreached(s, peer, f"with a {len(case.writes[0])}-byte write, unread")
 
     examples = [
         StreamCase((b"hello ", b"world"), 65536, False),
         StreamCase((b"hello ", b"world"), 65536, False, half_close=True),
         StreamCase(tuple(bytes([b]) for b in b"abcxyz{}"), 500, False),
-        StreamCase((block(p["big_write"], 1),), 65536, True),
+        StreamCase((block(p["big_write"], 1),), 65536, True, backpressure=True),
         StreamCase(tuple(block(1000, i) for i in range(20)), 500, False),
     ]
     ctx.falsify(body, strategy, examples)
@@ -396,14 +406,16 @@ def check_persist(ctx: Context) -> None:
 class HalfCloseCase:
     writes: tuple[bytes, ...]
     read_first: bool  # read every reply before half-closing (else the server owes them all)
-    unread: bool = False  # not reading around the half-close: the EOF arrives while replies
-    # are still owed and the server cannot send them yet
+    unread: bool = False  # not reading around the half-close, with a narrow window: the EOF
+    # arrives while replies are still owed and the server cannot send them (backpressure, shown)
     with_fin: bool = False  # the last bytes and the FIN leave in one segment (as from a fast
     # client): the server reads the EOF before it can have sent their replies
 
 
 def check_close_on_eof(ctx: Context) -> None:
-    """After the client's half-close, every owed reply arrives, then the server's EOF."""
+    """After the client's half-close, every owed reply arrives, then the server's EOF.  The
+    unread cases show that the server held replies it could not send after the half-close
+    (backpressure), and are an error if it never did."""
     p = ctx.params
     strategy = st.builds(
         HalfCloseCase,
@@ -413,7 +425,7 @@ def check_close_on_eof(ctx: Context) -> None:
 
     def body(case: HalfCloseCase) -> None:
         with ctx.session() as s:
-            peer = s.connect()
+            peer = s.connect(backpressure=case.unread)
             if case.with_fin:
                 peer.conn.cork()
             for w in case.writes:
@@ -421,18 +433,22 @@ def check_close_on_eof(ctx: Context) -> None:
             if case.read_first:
                 s.replies(peer)
             if case.unread:
-                peer.conn.reading = False
-                s.push(peer, p["pause"])
+                # Not reading until the server holds replies it cannot send (`pause` at most).
+                await_backpressure(s, peer, p["pause"])
                 # What does not fit the buffers between us goes through only if we read.
                 peer.conn.reading = bool(peer.conn.outbox)
             s.half_close(peer)
+            held: Backpressure | None = None
             if case.unread:
                 # Not reading, so that the server reads the EOF while it still owes replies
                 # (read meanwhile, they could all be out by then).
                 peer.conn.reading = False
                 s.quiet([peer], p["pause"])
+                held = await_backpressure(s, peer, s.timeouts.stall)
                 peer.conn.reading = True
             s.eof(peer)
+            if case.unread and held is None:
+                raise unreached(s, peer, "after the half-close")
 
     owed = p["owed"]
     examples = [
@@ -534,35 +550,43 @@ def check_concurrent(ctx: Context) -> None:
 
     p = ctx.params
     with ctx.session(stateless=False) as s:
-        hog = s.connect("unread")
+        hog = s.connect("unread", backpressure=True)
         s.fill(hog, p["unread"], p["still"])
+        held = await_backpressure(s, hog, s.timeouts.stall)
         round_trip(s, b"served while another client reads nothing?", "other")
         hog.conn.reading = True
         s.replies(hog, idle_timeout=s.timeouts.stall)
     run_clients_machine(ctx)
+    if held is None:
+        raise unreached(s, hog, "while the other client was served")
 
 
 def check_idle_cpu(ctx: Context) -> None:
     """Idle means asleep: little CPU with no client, and with clients connected but silent
-    after another one reset while owed replies (a server that retries the failed send spins)."""
+    after another one reset while owed replies it could not send (a server that retries the
+    failed send spins); that one shows backpressure first, or the check is an error."""
     p = ctx.params
     with ctx.session(stateless=False) as s:
         _measure_idle(s, p, "with no client connected")
-        first = round_trip(s, b"wake up")  # the first client: even an iterative server serves it
+        # A client that fills every buffer to the server, reading nothing, until the server
+        # holds replies it cannot send, then resets: the first, so that even an iterative
+        # server serves it.
+        gone = s.connect("gone", backpressure=True)
+        s.fill(gone, p["unread"], p["still"])
+        held = await_backpressure(s, gone, s.timeouts.stall)
+        gone.reset()
+        first = round_trip(s, b"wake up")  # the next one: an iterative server serves it too
         for _ in range(p["clients"] - 1):
             s.connect()
         s.quiet([first])
-        # And one more that fills every buffer to the server, reading nothing, then resets: the
-        # server is left with replies it cannot send and nothing else to do.
-        gone = s.connect("gone")
-        s.fill(gone, p["unread"], p["still"])
-        gone.reset()
         _measure_idle(
             s,
             p,
             f"with {p['clients']} idle clients connected, after another one reset while owed "
             "a large reply",
         )
+    if held is None:
+        raise unreached(s, gone, "before it reset")
 
 
 def _measure_idle(s: Session, p: dict[str, Any], when: str) -> None:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from conformance.listeners import Listeners
+from conformance.listeners import Listeners, Queues
 from conformance.locks import NameLock, PortLock, claim_uid
 from conformance.outcome import NonConformance, RunnerError, UsageError
 from conformance.sandbox import SUPERVISOR, Cgroups, Network, isolation
@@ -574,6 +574,12 @@ class Server:
             return None
         queued = self.accept_queue()
         return queued if queued is not None and queued >= room else None
+
+    def connection_queues(self, client_port: int) -> Queues | None:
+        """The server's end of the connection from `client_port`, as its kernel holds it: the
+        reply bytes it could not send yet, and the client's window as it sees it.  None when it
+        cannot be read (or the server's end is gone)."""
+        return self.listeners.connection(self.port, client_port) if self.listeners else None
 
     def listening_ports(self) -> list[int]:
         """The ports the server's own processes listen on."""

@@ -1,4 +1,5 @@
-"""The listening TCP sockets of a network, as the kernel tells them: port, accept queue, inode.
+"""The TCP sockets of a network, as the kernel tells them: listeners (port, accept queue, inode),
+and the queues of the server's end of one connection (the evidence of backpressure).
 
 Asked over sock_diag netlink, which walks only the kernel's table of listening sockets (tens of
 microseconds).  Where the kernel has no TCP sock_diag, read from /proc/PID/net/tcp{,6}, which
@@ -18,14 +19,23 @@ NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
 NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
 NLMSG_ERROR, NLMSG_DONE = 2, 3
-TCP_LISTEN = 10
+TCP_LISTEN, TCP_TIME_WAIT, TCP_SYN_RECV = 10, 6, 3
+# A connection's server end, in any state where it may hold bytes: established, or closed by
+# the server with replies still queued (FIN_WAIT1, CLOSING, LAST_ACK, CLOSE_WAIT ...).
+CONNECTED = 0xFFF & ~(1 << TCP_LISTEN | 1 << TCP_TIME_WAIT | 1 << TCP_SYN_RECV)
+INET_DIAG_INFO = 2  # the attribute that carries struct tcp_info
 HEADER = struct.Struct("=IHHII")  # struct nlmsghdr
 # struct inet_diag_req_v2: family, protocol, extensions, pad, states; then an inet_diag_sockid
 # (ports, addresses, interface, cookie) that a dump ignores.
 REQUEST = struct.Struct("=BBBBI48x")
 # struct inet_diag_msg, past the header: family, state, timer, retrans, sport (network order) ...
 # rqueue (a listener's accept queue) at 56, inode at 68.
-MESSAGE_PORT, MESSAGE_QUEUE, MESSAGE_INODE = 4, 56, 68
+MESSAGE_PORT, MESSAGE_PEER_PORT, MESSAGE_QUEUE, MESSAGE_INODE = 4, 6, 56, 68
+MESSAGE_WQUEUE, MESSAGE_SIZE = 60, 72  # wqueue: bytes written, not yet acknowledged
+ATTRIBUTE = struct.Struct("=HH")  # struct rtattr: length, type
+# struct tcp_info: tcpi_notsent_bytes (bytes not yet sent at all), tcpi_snd_wnd (the window the
+# peer advertised; Linux 5.4 and later).
+INFO_NOTSENT, INFO_SND_WND = 144, 228
 FAMILIES = (socket.AF_INET, socket.AF_INET6)
 AF_NETLINK: int | None = getattr(socket, "AF_NETLINK", None)  # Linux's: else /proc, or nothing
 
@@ -34,6 +44,14 @@ class Listener(NamedTuple):
     port: int
     queued: int  # connections waiting in its accept queue
     inode: int
+
+
+class Queues(NamedTuple):
+    """The server's end of one connection."""
+
+    unsent: int  # reply bytes the server wrote that the client has not acknowledged
+    notsent: int | None  # of those, bytes not even sent yet (None: the kernel does not say)
+    window: int | None  # the client's receive window as the server sees it (None: unknown)
 
 
 class Listeners:
@@ -75,13 +93,49 @@ class Listeners:
         return list(_proc_listeners(f"/proc/{self.proc_pid}/net/{table}"))
 
     def _ask(self, family: int) -> list[Listener]:
+        found = []
+        for body, _ in self._dump(family, 1 << TCP_LISTEN, 0):
+            (port,) = struct.unpack_from("!H", body, MESSAGE_PORT)
+            (queued,) = struct.unpack_from("=I", body, MESSAGE_QUEUE)
+            (inode,) = struct.unpack_from("=I", body, MESSAGE_INODE)
+            found.append(Listener(port, queued, inode))
+        return found
+
+    def connection(self, port: int, peer_port: int) -> Queues | None:
+        """The queues of the socket on `port` connected to `peer_port` (the server's end of a
+        client's connection); None when it is not there or cannot be read."""
+        for family in self.order:
+            if self.diag is not None:
+                try:
+                    found = self._connection(family, port, peer_port)
+                except OSError:
+                    self.close()
+                    found = None
+            else:
+                table = "tcp" if family == socket.AF_INET else "tcp6"
+                found = _proc_connection(f"/proc/{self.proc_pid}/net/{table}", port, peer_port)
+            if found is not None:
+                return found
+        return None
+
+    def _connection(self, family: int, port: int, peer_port: int) -> Queues | None:
+        found = None
+        for body, info in self._dump(family, CONNECTED, 1 << (INET_DIAG_INFO - 1)):
+            ports = struct.unpack_from("!HH", body, MESSAGE_PORT)
+            if ports == (port, peer_port):
+                (unsent,) = struct.unpack_from("=I", body, MESSAGE_WQUEUE)
+                found = Queues(unsent, _info(info, INFO_NOTSENT), _info(info, INFO_SND_WND))
+        return found  # the dump is read to its end: the next request must not find it
+
+    def _dump(self, family: int, states: int, extensions: int) -> Iterator[tuple[bytes, bytes]]:
+        """Each socket of `family` in `states`: its inet_diag_msg, and its tcp_info (empty when
+        not asked for, in `extensions`)."""
         assert self.diag is not None
-        request = REQUEST.pack(family, socket.IPPROTO_TCP, 0, 0, 1 << TCP_LISTEN)
+        request = REQUEST.pack(family, socket.IPPROTO_TCP, extensions, 0, states)
         header = HEADER.pack(
             HEADER.size + len(request), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, 1, 0
         )
         self.diag.send(header + request)
-        found: list[Listener] = []
         while True:
             data = self.diag.recv(65536)
             offset = 0
@@ -91,16 +145,14 @@ class Listeners:
                     raise OSError(errno.EPROTO, "a malformed sock_diag message")
                 body = offset + HEADER.size
                 if kind == NLMSG_DONE:
-                    return found
+                    return
                 if kind == NLMSG_ERROR:
                     code = -struct.unpack_from("=i", data, body)[0]
                     if family == socket.AF_INET6 and code == errno.ENOENT:
-                        return found  # a kernel without IPv6
+                        return  # a kernel without IPv6
                     raise OSError(code, os.strerror(code))
-                (port,) = struct.unpack_from("!H", data, body + MESSAGE_PORT)
-                (queued,) = struct.unpack_from("=I", data, body + MESSAGE_QUEUE)
-                (inode,) = struct.unpack_from("=I", data, body + MESSAGE_INODE)
-                found.append(Listener(port, queued, inode))
+                message = data[body : offset + length]
+                yield message, _attribute(message, INET_DIAG_INFO)
                 offset += (length + 3) & ~3
 
     def close(self) -> None:
@@ -134,3 +186,37 @@ def _proc_listeners(path: str) -> Iterator[Listener]:
         return
     finally:
         os.close(fd)
+
+
+def _attribute(message: bytes, kind: int) -> bytes:
+    """The payload of the attribute `kind` that follows an inet_diag_msg (b"" when absent)."""
+    offset = MESSAGE_SIZE
+    while offset + ATTRIBUTE.size <= len(message):
+        length, found = ATTRIBUTE.unpack_from(message, offset)
+        if length < ATTRIBUTE.size:
+            break
+        if found == kind:
+            return message[offset + ATTRIBUTE.size : offset + length]
+        offset += (length + 3) & ~3
+    return b""
+
+
+def _info(info: bytes, offset: int) -> int | None:
+    """One __u32 of a struct tcp_info, if this kernel's is long enough to hold it."""
+    return struct.unpack_from("=I", info, offset)[0] if len(info) >= offset + 4 else None
+
+
+def _proc_connection(path: str, port: int, peer_port: int) -> Queues | None:
+    """The row of one connection in a /proc socket table: its tx_queue (bytes written, not yet
+    acknowledged).  Reads the whole table (about a millisecond)."""
+    try:
+        with open(path, encoding="ascii", errors="replace") as table:
+            next(table, None)
+            for line in table:
+                fields = line.split()
+                local, remote = fields[1].rsplit(":", 1)[1], fields[2].rsplit(":", 1)[1]
+                if (int(local, 16), int(remote, 16)) == (port, peer_port) and fields[3] != "0A":
+                    return Queues(int(fields[4].split(":")[0], 16), None, None)
+    except (OSError, ValueError, IndexError):
+        return None
+    return None

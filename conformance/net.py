@@ -13,10 +13,17 @@ import struct
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 READ_SIZE = 65536
 QUICKACK: int | None = getattr(socket, "TCP_QUICKACK", None)
 CORK: int | None = getattr(socket, "TCP_CORK", None)  # Linux's (macOS: TCP_NOPUSH)
+# A client that will stop reading, to bring about backpressure: its receive buffer (Linux
+# doubles what is asked) bounds the window it advertises, and its segment size, announced in
+# its SYN, bounds the send buffer the server's kernel sizes from the server's segments.
+BACKPRESSURE_RCVBUF = 16384
+BACKPRESSURE_MSS = 1024
+TCP_INFO_RCV_WND = 232  # offset of tcpi_rcv_wnd in struct tcp_info (Linux 6.2 and later)
 
 
 class Refused(Exception):
@@ -40,6 +47,14 @@ class Transcript:
 
     def add(self, conn: str, what: str, data: bytes = b"") -> None:
         self.events.append(Event(time.monotonic() - self.started, conn, what, data))
+
+
+class ReceiveQueue(NamedTuple):
+    """The client's side of a connection, as its kernel holds it."""
+
+    unread: int  # reply bytes received, not yet read (SIOCINQ)
+    rcvbuf: int  # the size of its receive buffer (SO_RCVBUF)
+    window: int | None  # the receive window it last advertised (None: the kernel does not say)
 
 
 class Conn:
@@ -70,9 +85,13 @@ class Conn:
         transcript: Transcript,
         timeout: float,
         new_socket: Callable[[int], socket.socket],
+        backpressure: bool = False,
     ) -> Conn:
+        """Connect; `backpressure`: as a client that will stop reading (see narrow_window)."""
         family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         sock = new_socket(family)
+        if backpressure:
+            narrow_window(sock)
         sock.settimeout(timeout)
         try:
             sock.connect(address)
@@ -85,6 +104,24 @@ class Conn:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         transcript.add(name, "connect")
         return cls(sock, name, transcript)
+
+    @property
+    def port(self) -> int:
+        """The client's port: how the server's end of this connection is found."""
+        return int(self.sock.getsockname()[1])
+
+    def receive_queue(self) -> ReceiveQueue:
+        """How full the client's receive buffer is: full, the server cannot send to it."""
+        import fcntl  # Unix only, and checks run on Linux only: reports load this module too
+        import termios
+
+        unread = struct.unpack("i", fcntl.ioctl(self.sock, termios.FIONREAD, b"\0" * 4))[0]
+        rcvbuf = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+        info = self.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 512)
+        window = None
+        if len(info) >= TCP_INFO_RCV_WND + 4:
+            (window,) = struct.unpack_from("=I", info, TCP_INFO_RCV_WND)
+        return ReceiveQueue(unread, rcvbuf, window)
 
     @property
     def pending(self) -> int:
@@ -208,6 +245,19 @@ class Conn:
             self.on_reset()
         else:
             raise exc
+
+
+def narrow_window(sock: socket.socket) -> None:
+    """Before connect: make this client's backpressure come after kilobytes, not megabytes.
+
+    On loopback, autotuned buffers absorb megabytes: the client's receive buffer grows to
+    tcp_rmem's maximum, and the server's kernel sizes its send buffer from its segments (about
+    30 of them: 4 MiB of loopback's 64 KiB segments).  A fixed SO_RCVBUF keeps the window the
+    client advertises at a few KiB, and a small TCP_MAXSEG, announced in the SYN, keeps the
+    server's segments, and so its send buffer, to a few hundred KiB.  A correct server sees
+    nothing but a slow reader; one that drops the rest of a short send() loses bytes."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, BACKPRESSURE_RCVBUF)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, BACKPRESSURE_MSS)
 
 
 def connect_nowait(

@@ -94,7 +94,9 @@ class Session:
 
     # -- connections ----------------------------------------------------------------------
 
-    def connect(self, name: str | None = None) -> Peer:
+    def connect(self, name: str | None = None, backpressure: bool = False) -> Peer:
+        """A new client; `backpressure`: one that will stop reading, with a narrow window so
+        that the server's send() comes back short after kilobytes (net.narrow_window)."""
         name = name or f"c{len(self.peers) + 1}"
         self.pace(name)
         try:
@@ -104,6 +106,7 @@ class Session:
                 self.transcript,
                 self.timeouts.connect,
                 self.server.new_socket,
+                backpressure,
             )
         except Refused as exc:
             self._settle_exit()

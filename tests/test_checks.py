@@ -6,7 +6,8 @@ import dataclasses
 import re
 import socket
 
-from conformance import launcher
+from conformance import checks, launcher
+from conformance.backpressure import Backpressure, await_backpressure
 from conformance.runner import evaluate
 from tests.helpers import script, server
 
@@ -102,3 +103,42 @@ def test_persist_passes_a_server_that_keeps_idle_connections(spec, quick):
     result = evaluate(spec, spec.requirement("persist"), server("ok_threads.py"), quick)
     assert result.outcome == "pass", result.summary
     assert result.duration_s >= 1.25  # the idle window and its margin, the examples overlapping
+
+
+def test_stream_shows_the_backpressure_it_brings_about(spec, quick, monkeypatch):
+    """On a correct server, the unread 4 MiB write brings the server's send queue to a halt
+    behind the client's closed window, and the check notes that reading in its transcript."""
+    readings: list[tuple[Backpressure | None, list[str]]] = []
+
+    def recorded(session, peer, limit):
+        held = await_backpressure(session, peer, limit)
+        notes = [e.data.decode() for e in session.transcript.events if e.what == "backpressure"]
+        readings.append((held, notes))
+        return held
+
+    monkeypatch.setattr(checks, "await_backpressure", recorded)
+    result = evaluate(spec, spec.requirement("stream"), server("ok_selectors.py"), quick)
+    assert result.outcome == "pass", result.summary
+    assert len(readings) == 1  # the explicit backpressure case
+    held, notes = readings[0]
+    assert held is not None and held.held and held.unsent and held.window is not None
+    assert notes == [str(held)] and notes[0].startswith("server send queue ")
+
+
+def test_a_server_that_drops_the_unsent_rest_fails_stream_under_backpressure(spec, quick):
+    """Default socket buffers: the narrow client window alone makes its send() come back short."""
+    hasty = dataclasses.replace(spec, timeouts=dataclasses.replace(spec.timeouts, stall=2.0))
+    result = evaluate(hasty, spec.requirement("stream"), server("drops_unsent_rest.py"), quick)
+    assert result.outcome == "fail", result.summary
+    assert "backpressure (server send queue" in result.evidence
+
+
+def test_backpressure_never_shown_is_an_error_not_a_pass(spec, quick, monkeypatch):
+    """Where the server's end of the connection cannot be read, the check cannot show that the
+    server's send() ever came back short: the stream check ends in an error."""
+    monkeypatch.setattr(launcher.Server, "connection_queues", lambda self, port: None)
+    hasty = dataclasses.replace(spec, timeouts=dataclasses.replace(spec.timeouts, stall=0.3))
+    result = evaluate(hasty, spec.requirement("stream"), server("ok_selectors.py"), quick)
+    assert result.outcome == "error", result.summary
+    assert "could not bring about backpressure" in result.summary
+    assert "last reading: server send queue unreadable" in result.summary

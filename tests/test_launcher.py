@@ -23,6 +23,7 @@ from conformance import locks
 from conformance.bundled import IMPLS_DIR
 from conformance.launcher import Server, Target, pick_port, port_is_free
 from conformance.locks import SANDBOX_UIDS, PortLock
+from conformance.net import Conn, Transcript, narrow_window
 from conformance.outcome import NonConformance, UsageError
 from conformance.sandbox import ENV
 from conformance.sandbox import isolation as isolation_available
@@ -347,6 +348,44 @@ def test_accept_queue_is_read_from_sock_diag_and_from_proc_alike(tmp_path, spec,
         assert server.listening_ports() == [server.port]
         for client in clients:
             client.close()
+
+
+SENDS_UNTIL_FULL = """
+c, _ = s.accept(); c.setblocking(False)
+try:
+    while True:
+        c.send(b"x" * 65536)
+except BlockingIOError:
+    pass
+"""
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1"])
+def test_backpressure_is_read_from_both_ends_of_a_connection(tmp_path, spec, isolation, host):
+    """A server that sends until its send() would block, to a client with a narrow window that
+    reads nothing: the server's send queue holds bytes while the client's window is zero, over
+    sock_diag (and the queue from /proc alike); the client's receive buffer stays small."""
+    source = LISTEN.format(extra=SENDS_UNTIL_FULL)
+    with Server(dataclasses.replace(target(tmp_path, source), host=host), spec) as server:
+        server.start()
+        client = server.new_socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        narrow_window(client)
+        client.connect(server.address)
+        conn = Conn(client, "c1", Transcript())
+        deadline = time.monotonic() + 5
+        while not (queues := server.connection_queues(conn.port)) or queues.window != 0:
+            assert time.monotonic() < deadline, queues
+            time.sleep(0.01)
+        assert queues.notsent
+        assert 0 < queues.unsent < 1 << 20  # kilobytes, not the megabytes of default buffers
+        mine = conn.receive_queue()
+        assert mine.rcvbuf <= 65536 and mine.unread > 0 and mine.window in (0, None)
+        assert server.listeners is not None
+        server.listeners.close()  # as in a kernel without TCP sock_diag
+        from_proc = server.connection_queues(conn.port)
+        assert from_proc is not None and from_proc.unsent == queues.unsent
+        assert server.connection_queues(1) is None  # no such connection
+        client.close()
 
 
 # -- the port lock: one fixed-port server at a time without namespaces, across users ----------
