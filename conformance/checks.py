@@ -21,6 +21,7 @@ from conformance.attribution import Prerequisites
 from conformance.backpressure import Backpressure, await_backpressure, unreached
 from conformance.endings import CaseWatch, Ended, judge_ended_between, judge_ended_in
 from conformance.launcher import Server
+from conformance.listeners import TCP_CLOSE_WAIT
 from conformance.model import Kind, LearnedTransform, Transform
 from conformance.net import Stalled, pump
 from conformance.outcome import NonConformance, NotJudged, RunnerError
@@ -464,7 +465,15 @@ def check_close_on_eof(ctx: Context) -> None:
     ctx.falsify(body, strategy, examples)
 
 
-RESETS = ("before-sending", "after-sending", "owed-large-reply", "after-half-close", "vanish")
+RESETS = (
+    "before-sending",
+    "after-sending",
+    "owed-large-reply",
+    "after-half-close",
+    "owed-after-half-close",
+    "vanish",
+)
+FLUSHING = 960 * 1024  # bytes a server reading ahead takes in whole (it may stop at 1 MiB owed)
 
 
 def check_survive_reset(ctx: Context) -> None:
@@ -496,7 +505,7 @@ def check_survive_reset(ctx: Context) -> None:
 
 
 def _reset_client(s: Session, kind: str, name: str, big: int) -> None:
-    peer = s.connect(name)
+    peer = s.connect(name, backpressure=kind == "owed-after-half-close")
     if kind == "before-sending":
         pass
     elif kind == "after-sending":
@@ -509,12 +518,33 @@ def _reset_client(s: Session, kind: str, name: str, big: int) -> None:
     elif kind == "after-half-close":
         peer.write(b"half-closed, then reset")
         s.half_close(peer)
+    elif kind == "owed-after-half-close":
+        _reset_while_flushing(s, peer)
     elif kind == "vanish":  # writes and closes without reading: the kernel answers with RST
         peer.write(b"nobody reads this reply " * 64)
         s.push(peer, 0.05)
         peer.conn.close()
         return
     peer.reset()
+
+
+def _reset_while_flushing(s: Session, peer: Peer) -> None:
+    """Bring about a server that has read the client's half-close (its end in CLOSE_WAIT) and
+    still holds replies it cannot send (the client reads nothing, its window narrow): the reset
+    then comes mid-flush, and the server's next send() fails with EPIPE, which raises SIGPIPE
+    in a server that does not ignore it.  Only a server that reads ahead of its replies gets
+    there (one blocked sending never reads the half-close); the transcript says if it did."""
+    peer.conn.reading = False
+    peer.write(block(FLUSHING, 5))
+    s.half_close(peer)
+    deadline = time.monotonic() + s.timeouts.reply
+    while time.monotonic() < deadline and s.server.alive():
+        queues = s.server.connection_queues(peer.conn.port)
+        if queues is not None and queues.state == TCP_CLOSE_WAIT and queues.unsent:
+            note = f"server in CLOSE_WAIT, {queues.unsent} reply bytes in its send queue"
+            s.transcript.add(peer.name, "flushing", note.encode())
+            return
+        time.sleep(0.002)
 
 
 def check_many_connections(ctx: Context) -> None:

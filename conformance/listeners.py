@@ -19,7 +19,7 @@ NETLINK_SOCK_DIAG = 4
 SOCK_DIAG_BY_FAMILY = 20
 NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
 NLMSG_ERROR, NLMSG_DONE = 2, 3
-TCP_LISTEN, TCP_TIME_WAIT, TCP_SYN_RECV = 10, 6, 3
+TCP_LISTEN, TCP_TIME_WAIT, TCP_SYN_RECV, TCP_CLOSE_WAIT = 10, 6, 3, 8
 # A connection's server end, in any state where it may hold bytes: established, or closed by
 # the server with replies still queued (FIN_WAIT1, CLOSING, LAST_ACK, CLOSE_WAIT ...).
 CONNECTED = 0xFFF & ~(1 << TCP_LISTEN | 1 << TCP_TIME_WAIT | 1 << TCP_SYN_RECV)
@@ -30,7 +30,7 @@ HEADER = struct.Struct("=IHHII")  # struct nlmsghdr
 REQUEST = struct.Struct("=BBBBI48x")
 # struct inet_diag_msg, past the header: family, state, timer, retrans, sport (network order) ...
 # rqueue (a listener's accept queue) at 56, inode at 68.
-MESSAGE_PORT, MESSAGE_PEER_PORT, MESSAGE_QUEUE, MESSAGE_INODE = 4, 6, 56, 68
+MESSAGE_STATE, MESSAGE_PORT, MESSAGE_PEER_PORT, MESSAGE_QUEUE, MESSAGE_INODE = 1, 4, 6, 56, 68
 MESSAGE_WQUEUE, MESSAGE_SIZE = 60, 72  # wqueue: bytes written, not yet acknowledged
 ATTRIBUTE = struct.Struct("=HH")  # struct rtattr: length, type
 # struct tcp_info: tcpi_notsent_bytes (bytes not yet sent at all), tcpi_snd_wnd (the window the
@@ -52,6 +52,7 @@ class Queues(NamedTuple):
     unsent: int  # reply bytes the server wrote that the client has not acknowledged
     notsent: int | None  # of those, bytes not even sent yet (None: the kernel does not say)
     window: int | None  # the client's receive window as the server sees it (None: unknown)
+    state: int = 0  # its TCP state (TCP_CLOSE_WAIT: the server has read the client's FIN)
 
 
 class Listeners:
@@ -124,7 +125,8 @@ class Listeners:
             ports = struct.unpack_from("!HH", body, MESSAGE_PORT)
             if ports == (port, peer_port):
                 (unsent,) = struct.unpack_from("=I", body, MESSAGE_WQUEUE)
-                found = Queues(unsent, _info(info, INFO_NOTSENT), _info(info, INFO_SND_WND))
+                notsent, window = _info(info, INFO_NOTSENT), _info(info, INFO_SND_WND)
+                found = Queues(unsent, notsent, window, body[MESSAGE_STATE])
         return found  # the dump is read to its end: the next request must not find it
 
     def _dump(self, family: int, states: int, extensions: int) -> Iterator[tuple[bytes, bytes]]:
@@ -216,7 +218,8 @@ def _proc_connection(path: str, port: int, peer_port: int) -> Queues | None:
                 fields = line.split()
                 local, remote = fields[1].rsplit(":", 1)[1], fields[2].rsplit(":", 1)[1]
                 if (int(local, 16), int(remote, 16)) == (port, peer_port) and fields[3] != "0A":
-                    return Queues(int(fields[4].split(":")[0], 16), None, None)
+                    unsent = int(fields[4].split(":")[0], 16)
+                    return Queues(unsent, None, None, int(fields[3], 16))
     except (OSError, ValueError, IndexError):
         return None
     return None

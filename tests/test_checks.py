@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shutil
 import socket
+import subprocess
+
+import pytest
 
 from conformance import checks, launcher
 from conformance.backpressure import Backpressure, await_backpressure
 from conformance.runner import evaluate
-from tests.helpers import script, server
+from tests.helpers import SERVERS, script, server
 
 # Crashes on a newline, which `upper` sends and `prompt` never does.
 CRASH_ON_NEWLINE = """
@@ -142,3 +146,19 @@ def test_backpressure_never_shown_is_an_error_not_a_pass(spec, quick, monkeypatc
     assert result.outcome == "error", result.summary
     assert "could not bring about backpressure" in result.summary
     assert "last reading: server send queue unreadable" in result.summary
+@pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (`cc`)")
+def test_a_server_that_dies_of_sigpipe_under_a_shell_dies_of_it_here(grader):
+    """A C server that never ignores SIGPIPE is killed by its first send() to a client that
+    half-closed and then reset while owed replies, in a shell; so under the suite too, in both
+    sandboxes, and survive-reset says so."""
+    folder = grader.folder("sigpipe")
+    binary = folder / "server"
+    subprocess.run(["cc", "-O2", "-o", str(binary), str(SERVERS / "sigpipe_dies.c")], check=True)
+    grader.own(folder)
+    argv = ["--only", "survive-reset", "--", str(binary), "{port}", "{host}"]
+    done = grader.run("check", "--profile", "quick", *argv, cwd=folder)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "FAIL  survive-reset" in done.stdout
+    # Its death comes at the latest with the case that brings the condition about (the
+    # transcript notes "flushing (server in CLOSE_WAIT ...)"), sometimes with an earlier reset.
+    assert "killed by SIGPIPE" in done.stdout, done.stdout
