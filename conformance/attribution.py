@@ -77,6 +77,9 @@ def prerequisite(s: Session, peer: Peer) -> NotJudgedFor | None:
     if kind is Kind.MISSING:
         if stuck := accepts_none(s, f"{peer.name} waits in the accept queue"):
             return stuck
+        if not probe(s, "hello", [b"hello"]).answered:  # no connection is answered, now
+            how = "a new connection sent b'hello' is not answered either"
+            return pre.needs("prompt", "many-connections"), f"{why}: {how}"
         if pre.needs("prompt") and answered_at_half_close(s, peer):
             return pre.needs("prompt"), f"{peer.name}'s replies came only at its half-close"
     if kind is Kind.RESET:  # an abortive close: first, or on half-close without flushing
@@ -186,9 +189,8 @@ def _replayed(s: Session, peer: Peer, kind: Kind) -> tuple[tuple[str, ...], str]
     def fails(p: Probe) -> bool:
         return p.closed if closing else not p.answered
 
-    if fails(probe(s, "hello", [b"hello"])):  # every connection, now: never, or no more
-        how = "a new connection sent b'hello' fares the same"
-        return (("many-connections", "persist") if closing else ("prompt", "many-connections")), how
+    if closing and fails(probe(s, "hello", [b"hello"])):  # every connection: none kept open
+        return ("many-connections", "persist"), "a new connection sent b'hello' is closed too"
     if fails(probe(s, "values", [peer.stream.sent_values()])):
         return ("transform",), "answering a byte value it sent does it, on any connection"
     if closing:

@@ -474,6 +474,7 @@ RESETS = (
     "vanish",
 )
 FLUSHING = 960 * 1024  # bytes a server reading ahead takes in whole (it may stop at 1 MiB owed)
+STILL = 0.25  # seconds the server's end of a connection stays the same: it does nothing more
 
 
 def check_survive_reset(ctx: Context) -> None:
@@ -493,7 +494,9 @@ def check_survive_reset(ctx: Context) -> None:
             if not s.server.alive():
                 s.fail(f"the server {s.server.exit_status()} after client resets")
 
-    strategy = st.lists(st.sampled_from(RESETS), min_size=1, max_size=p["rounds"])
+    # The reset mid-flush (960 KiB) is in the explicit case only: generated ones stay small.
+    generated = [kind for kind in RESETS if kind != "owed-after-half-close"]
+    strategy = st.lists(st.sampled_from(generated), min_size=1, max_size=p["rounds"])
     ctx.falsify(body, strategy, [list(RESETS)])
     # More resets in a row than the server has descriptors: one leaked per reset shows.
     with ctx.session() as s:
@@ -537,13 +540,15 @@ def _reset_while_flushing(s: Session, peer: Peer) -> None:
     peer.conn.reading = False
     peer.write(block(FLUSHING, 5))
     s.half_close(peer)
-    deadline = time.monotonic() + s.timeouts.reply
-    while time.monotonic() < deadline and s.server.alive():
+    last, still = None, time.monotonic()
+    while time.monotonic() - still < STILL and s.server.alive():
         queues = s.server.connection_queues(peer.conn.port)
         if queues is not None and queues.state == TCP_CLOSE_WAIT and queues.unsent:
             note = f"server in CLOSE_WAIT, {queues.unsent} reply bytes in its send queue"
             s.transcript.add(peer.name, "flushing", note.encode())
             return
+        if queues != last:  # until its end stops changing: it is not reading the half-close
+            last, still = queues, time.monotonic()
         time.sleep(0.002)
 
 
