@@ -38,9 +38,10 @@ JUDGE_THE_TRANSFORM = frozenset({"transform"})
 # The checks whose property a deviation shows: seen by another check, that one is not judged.
 # (A missing reply or a close is told apart by probe connections: attribution.py.)
 DEVIATION_OWNERS: dict[Kind, tuple[str, ...]] = {
-    # An inconsistent answer, bytes lost or moved, or another client's (cross-talk): the first
-    # of these that the server fails is the root cause (each of them judges it itself).
-    Kind.MISMATCH: ("transform", "stream", "concurrent"),
+    # An inconsistent answer, or bytes lost or moved: the first of these that the server fails
+    # is the root cause (each judges it itself).  Both passed, it was another client's bytes
+    # (cross-talk), or the situation's: the check's own fail (Report.settle).
+    Kind.MISMATCH: ("transform", "stream"),
     Kind.EXTRA: ("stream",),  # bytes added
     Kind.NO_CLOSE: ("close-on-eof",),
 }

@@ -85,8 +85,13 @@ def judge_ended_between(ctx: Context, body: Callable[[Any], None], case: Any) ->
     server = ctx.server
     ended = f"the server {server.exit_status()} after {server.connections} connection(s)"
     evidence = server.diagnostics()
-    if case is NO_CASE:  # it ended before any case ran: nothing to replay
-        raise NonConformance(f"{ended}, before this check's first case", evidence)
+    if case is NO_CASE:  # it ended before any case ran: after the check's own connections?
+        failure = NonConformance(f"{ended}, before this check's first case", evidence)
+        n = min(server.connections, MAX_ROUND_TRIPS)
+        if _other(ctx, "many-connections") and _ends(ctx, lambda: _round_trips(ctx, n)):
+            why = f"{ended}: it stops after {n} connection(s), whatever they send"
+            _not_judged(ctx, "many-connections", why, failure)
+        raise failure
     watch = ctx.watch = CaseWatch()
     try:
         replayed = _ends(ctx, lambda: body(case))

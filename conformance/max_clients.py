@@ -8,9 +8,7 @@ out of descriptors (it says EMFILE, or holds as many as its limit allows), one t
 from __future__ import annotations
 
 import errno
-import os
 import time
-from pathlib import Path
 
 from conformance.crowd import STEP, Client, Crowd, Pattern, plural
 from conformance.launcher import Server
@@ -126,24 +124,7 @@ def _descriptor_hint(server: Server) -> str:
     said = server.stderr_tail(4).lower()
     if "too many open files" in said or "emfile" in said:
         return " (out of descriptors: EMFILE)"
-    for pid in server.pids():
-        soft = _nofile(pid)
-        try:
-            held = len(os.listdir(f"/proc/{pid}/fd"))
-        except OSError:
-            continue
-        if soft is not None and held >= soft - 2:
-            return f" (out of descriptors: it holds {held}, its limit is {soft})"
+    fullest = server.descriptors()
+    if fullest is not None and fullest[0] >= fullest[1] - 2:
+        return f" (out of descriptors: it holds {fullest[0]}, its limit is {fullest[1]})"
     return ""
-
-
-def _nofile(pid: int) -> int | None:
-    """The soft descriptor limit of a process ("Max open files  1024  4096  files")."""
-    try:
-        for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
-            if line.startswith("Max open files"):
-                soft = line.removeprefix("Max open files").split()[0]
-                return int(soft) if soft.isdigit() else None
-    except OSError:
-        pass
-    return None
