@@ -7,14 +7,15 @@ that requirement; the reports keep, of the requirements named, those the server 
 turn the rest back into this check's fail (report.Report.settle).  Where the deviation alone does
 not tell, new probe connections do, each in the transcript:
 
-- a missing reply that the client's half-close brings: prompt's (held for more input);
-- the same request stream replayed on a new connection, read at once: answered, the deviation
-  came from the situation (other clients, not reading): the check's own; not answered, or
-  closed, again: a connection sent b"hello" tells whether the server treats every connection
-  so (then: the check's own, or persist's for a close), a connection sent the byte values of the
-  request stream whether a byte value's answer does it (upper's), else its volume or order
-  does (stream's for a loss, persist's for a close);
-- a close on a half-close that a replay never half-closed does not see: close-on-eof's.
+- a missing reply: a new connection sent b"hello" unanswered too: no connection is (prompt's,
+  or many-connections'); the half-close brings the reply: held for more input (prompt's);
+- a missing reply or a close: the same request stream replayed on a new connection, read at
+  once.  Answered (or left open), the deviation came from the situation (other clients, not
+  reading): the check's own, or persist's for a server that closed first.  Lost or closed
+  again: a connection sent b"hello" (closed too: many-connections' or persist's) and one sent
+  the byte values of the request stream (a byte value's answer: upper's) tell; else its volume
+  or order does it (stream's for a loss, persist's for a close);
+- a close on a half-close that a replay, never half-closed, does not see: close-on-eof's.
 """
 
 from __future__ import annotations
