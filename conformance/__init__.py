@@ -2,7 +2,8 @@
 
 Layers, each depending only on those before it: spec, bundled, impls (data) -> model (sans-IO)
 -> net, launcher, locks, view, platforms (driver) -> attribution, session, endings, checks,
-backpressure, machine, properties (the checks) -> runner -> plugin -> cli, settings, progress, grade; report, about (what gave a verdict).
+backpressure, machine, properties (the checks) -> runner -> plugin -> cli, settings, progress,
+grade; report, about (what gave a verdict).
 DEVELOPMENT.md (in a clone) has the whole map.
 """
 

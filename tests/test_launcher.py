@@ -377,7 +377,9 @@ def test_backpressure_is_read_from_both_ends_of_a_connection(tmp_path, spec, iso
             assert time.monotonic() < deadline, queues
             time.sleep(0.01)
         assert queues.notsent
-        assert 0 < queues.unsent < 1 << 20  # kilobytes, not the megabytes of default buffers
+        # Under the 4 MiB that default buffers reach (without a sandbox, on a busy host, the
+        # server's send buffer was seen to grow to 1.3 MB: less, not kilobytes always).
+        assert 0 < queues.unsent < 3 << 20
         mine = conn.receive_queue()
         assert mine.rcvbuf <= 65536 and mine.unread > 0 and mine.window in (0, None)
         assert server.listeners is not None
