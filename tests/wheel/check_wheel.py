@@ -316,6 +316,9 @@ def read_csv(path: Path) -> list[list[str]]:
         return list(csv.reader(f))
 
 
+NOT_MET = {"not-judged": "fail"}
+
+
 def same_table(got: list[list[str]], want: list[list[str]], ran: Ran, what: str) -> None:
     """`got` has `want`'s columns (by name, in any order; more columns are let be) and rows."""
 
@@ -325,7 +328,12 @@ def same_table(got: list[list[str]], want: list[list[str]], ran: Ran, what: str)
     head = got[0] if got else []
     missing = [name for name in want[0] if name not in head]
     must(not missing, ran, f"{what} lacks the columns {missing}; it reads\n{show(got)}")
-    picked = [[row[head.index(name)] for name in want[0]] for row in got]
+    # A requirement not met is failed, or not judged for want of another that failed: the
+    # expected tables say "fail" for both.
+    picked = [
+        [NOT_MET.get(row[head.index(name)], row[head.index(name)]) for name in want[0]]
+        for row in got
+    ]
     must(picked == want, ran, f"{what} reads\n{show(got)}\n  and must read\n{show(want)}")
 
 
