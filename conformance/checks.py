@@ -4,6 +4,11 @@ A check drives a running server through Sessions and raises NonConformance when 
 deviation.  Stateless checks run Hypothesis examples on fresh connections of one server; a
 server that has ended since the check started fails the check, and is never restarted to turn
 its crash into a pass.
+
+Each check is registered (CHECKS) with the condition it must bring about: a short send(), an
+EOF while replies are owed, EMFILE...  It shows that the condition occurred (Context.show, from
+what the kernel or the server's replies say); a check that passes without showing it ends in an
+error instead (runner.check_requirement), never a pass.
 """
 
 from __future__ import annotations
@@ -131,6 +136,13 @@ class Context:
             self.watch = None
 
     watch: CaseWatch | None = None  # while Hypothesis runs cases
+    shown: str | None = None  # how the check's condition (Check.condition) first occurred
+
+    def show(self, note: str) -> None:
+        """The check's condition occurred, as `note` says (the first such note goes with a
+        pass into the reports)."""
+        if self.shown is None:
+            self.shown = note
 
 
 # -- payloads -------------------------------------------------------------------------------
@@ -182,17 +194,22 @@ def check_listen(ctx: Context) -> None:
                 f"the connection was never accepted: it waited {s.timeouts.reply:g} s in the "
                 "listen backlog (is accept() called?)"
             )
+        ctx.show("accepted: the connection left the server's accept queue")
         s.quiet(s.peers)
 
 
 def check_transform(ctx: Context) -> None:
     """Every byte comes back as its image under the transform."""
+    answered: set[int] = set()  # byte values sent and answered as the transform says
 
     def body(data: bytes) -> None:
         with ctx.session() as s:
             round_trip(s, data)
+        answered.update(data)
 
     ctx.falsify(body, payloads(ctx.params["max_size"]), EDGES)
+    if len(answered) == 256:
+        ctx.show("every byte value, 0 to 255, answered with its image")
 
 
 @dataclass(frozen=True)
@@ -250,8 +267,10 @@ def check_stream(ctx: Context) -> None:
                 s.trailing(peer)
             else:
                 s.quiet([peer])
-            if case.backpressure and held is None:
-                raise unreached(s, peer, f"with a {len(case.writes[0])}-byte write, unread")
+            if case.backpressure:
+                if held is None:
+                    raise unreached(s, peer, f"with a {len(case.writes[0])}-byte write, unread")
+                ctx.show(f"a short send(): {held}")
 
     examples = [
         StreamCase((b"hello ", b"world"), 65536, False),
@@ -268,12 +287,19 @@ def check_prompt(ctx: Context) -> None:
     no_newline = st.binary(min_size=1, max_size=ctx.params["max_size"]).map(
         lambda b: b.replace(b"\n", b".").replace(b"\r", b".")
     )
+    answered: list[int] = []  # sizes of the requests answered (the client never half-closes)
 
     def body(data: bytes) -> None:
         with ctx.session() as s:
             round_trip(s, data)
+        answered.append(len(data))
 
     ctx.falsify(body, no_newline, [b"x", b"hello", b"no newline here"])
+    if answered and min(answered) == 1:  # no buffer a server might wait to fill is that small
+        ctx.show(
+            f"{len(answered)} requests with no newline answered, the client's side open; the "
+            "smallest was 1 byte"
+        )
 
 
 # Seconds a connection stays idle beyond the profile's window.  The server's idle timer starts
@@ -317,9 +343,10 @@ class IdleConnection:
         if self.closed_after is None:
             self._watch(time.monotonic() + GLANCE)
 
-    def outlast(self, window: float) -> None:
+    def outlast(self, window: float) -> float:
         """Stay idle until `window` + IDLE_MARGIN seconds have passed since the reply, watching
-        for an early close; then write and expect the reply, in time, on the same connection."""
+        for an early close; then write and expect the reply, in time, on the same connection.
+        The seconds it was idle."""
         if self.closed_after is None:
             self._watch(self.since + window + IDLE_MARGIN)
         s, peer = self.session, self.peer
@@ -330,6 +357,7 @@ class IdleConnection:
         peer.write(b"after %.2f s idle" % idle)
         s.replies(peer)
         s.quiet([peer])
+        return idle
 
     def _watch(self, until: float) -> None:
         """Read what arrives until `until` (at least a glance: the news may be waiting)."""
@@ -393,15 +421,21 @@ def check_persist(ctx: Context) -> None:
     first and waits while the examples run, so the check takes about the idle window, not the
     window plus the examples; a server that serves one client at a time gets them in turn."""
     window = idle_window(ctx)
+    idle = _idle_beside_examples(ctx, window)
+    ctx.show(f"idle {idle:.2f} s (the window: {window:g} s), then answered on that connection")
+
+
+def _idle_beside_examples(ctx: Context, window: float) -> float:
+    """The examples, and a connection idle for `window` meanwhile (or after them, for a server
+    that serves one client at a time): the seconds it was idle."""
     with ctx.session(stateless=False) as s:
         idle = IdleConnection.open(s)
         if served_beside(ctx):
             many_writes(ctx, idle.glance)
-            idle.outlast(window)
-            return
+            return idle.outlast(window)
     many_writes(ctx)
     with ctx.session(stateless=False) as s:
-        IdleConnection.open(s).outlast(window)
+        return IdleConnection.open(s).outlast(window)
 
 
 @dataclass(frozen=True)
@@ -449,8 +483,10 @@ def check_close_on_eof(ctx: Context) -> None:
                 held = await_backpressure(s, peer, s.timeouts.stall)
                 peer.conn.reading = True
             s.eof(peer)
-            if case.unread and held is None:
-                raise unreached(s, peer, "after the half-close")
+            if case.unread:
+                if held is None:
+                    raise unreached(s, peer, "after the half-close")
+                ctx.show(f"the EOF read while replies were owed: {held}")
 
     owed = p["owed"]
     examples = [
@@ -487,7 +523,7 @@ def check_survive_reset(ctx: Context) -> None:
     def body(kinds: list[str]) -> None:
         with ctx.session() as s:
             for i, kind in enumerate(kinds):
-                _reset_client(s, kind, f"r{i + 1}", p["big_reply"])
+                _reset_client(ctx, s, kind, f"r{i + 1}")
                 round_trip(s, b"still there? %d" % i, f"n{i + 1}")
                 s.peers[-1].conn.close()
             time.sleep(s.timeouts.settle)  # a crash on the last reset takes a moment
@@ -508,17 +544,19 @@ def check_survive_reset(ctx: Context) -> None:
         round_trip(s, b"served after %d resets" % p["burst"], "after")
 
 
-def _reset_client(s: Session, kind: str, name: str, big: int) -> None:
-    peer = s.connect(name, backpressure=kind == "owed-after-half-close")
+def _reset_client(ctx: Context, s: Session, kind: str, name: str) -> None:
+    owed = kind in ("owed-large-reply", "owed-after-half-close")
+    peer = s.connect(name, backpressure=owed)
     if kind == "before-sending":
         pass
     elif kind == "after-sending":
         peer.write(b"reset right after this")
         s.push(peer, 0.05)
-    elif kind == "owed-large-reply":
-        peer.write(block(big, 3))
-        peer.conn.reading = False
-        s.push(peer, 0.2)
+    elif kind == "owed-large-reply":  # the reset comes while the server cannot send its reply
+        peer.write(block(ctx.params["big_reply"], 3))
+        held = await_backpressure(s, peer, s.timeouts.reply)
+        if held is not None:
+            ctx.show(f"a reset while the server held replies it could not send: {held}")
     elif kind == "after-half-close":
         peer.write(b"half-closed, then reset")
         s.half_close(peer)
@@ -570,6 +608,13 @@ def check_many_connections(ctx: Context) -> None:
                 window.clear()
                 round_trip(s, b"still serving after %d connections" % i, f"k{i}+").conn.close()
                 _forget(s)
+    # Accepted in turn (an accept queue is first in, first out): each descriptor was reused.
+    nofile = ctx.spec.limits.nofile
+    if p["connections"] > nofile:
+        ctx.show(
+            f"{p['connections']} connections, more than the server's {nofile} descriptors, each "
+            "closed in turn, and the last one served"
+        )
 
 
 def _forget(s: Session) -> None:
@@ -595,6 +640,7 @@ def check_concurrent(ctx: Context) -> None:
     run_clients_machine(ctx)
     if held is None:
         raise unreached(s, hog, "while the other client was served")
+    ctx.show(f"another client served while one's replies were held up: {held}")
 
 
 def check_idle_cpu(ctx: Context) -> None:
@@ -623,6 +669,7 @@ def check_idle_cpu(ctx: Context) -> None:
         )
     if held is None:
         raise unreached(s, gone, "before it reset")
+    ctx.show(f"idle after a client reset while owed replies it could not take: {held}")
 
 
 def _measure_idle(s: Session, p: dict[str, Any], when: str) -> None:
@@ -654,6 +701,7 @@ def check_capacity(ctx: Context) -> None:
                 for peer in batch:
                     peer.write(b"client %s of %d" % (peer.name.encode(), n))
                 s.replies(*batch)
+            held = s.server.held_connections()
             for peer in s.peers:
                 peer.write(b"all together")
             s.replies()
@@ -667,6 +715,9 @@ def check_capacity(ctx: Context) -> None:
                 exc.evidence,
                 exc.details,
             ) from None
+    if held is None or held >= n:  # its socket tables unread: the replies are the evidence
+        at_once = "" if held is None else f" (the server held {held} connections)"
+        ctx.show(f"{n} clients connected at once{at_once}, each answered, then all together")
 
 
 WATCH_PERIOD = 0.005  # seconds between readings of the server's descriptors during a crowd
@@ -734,12 +785,14 @@ def check_survive_fd_limit(ctx: Context) -> None:
                 _crowd_failed(s, exc, watch, total, nofile)
         if not s.server.alive():
             s.fail(_died_in_crowd(s.server, watch, total, nofile))
-        if not watch.ran_out:
-            if watch.connections <= nofile:
-                raise RunnerError(f"it could not bring about EMFILE: {_no_emfile(watch, total)}")
-            # A process per client: more clients at once than a process may hold, none short.
+        if watch.ran_out:
+            ctx.show(_ran_out(watch))
+        elif watch.connections <= nofile:
+            raise RunnerError(f"it could not bring about EMFILE: {_no_emfile(watch, total)}")
+        else:  # a process per client: more clients at once than a process may hold, none short
             note = f"{watch.connections} connections held at once, no process out of descriptors"
             s.transcript.add("crowd", "held", note.encode())
+            ctx.show(note)
         for peer in held:
             peer.write(b"still served after the crowd")
         # Generous: a server may pause accepting for a while after running out.
@@ -802,6 +855,11 @@ def _died_in_crowd(server: Server, watch: DescriptorWatch, total: int, nofile: i
     return f"{crowd} (it held at most {watch.fullest[0]} of them)"
 
 
+def _ran_out(watch: DescriptorWatch) -> str:
+    held, limit = watch.fullest or (0, 0)
+    return f"EMFILE: a process of the server held {held} descriptors, its limit {limit}"
+
+
 def _no_emfile(watch: DescriptorWatch, total: int) -> str:
     if watch.fullest is None:
         return "the server's descriptors (/proc/PID/fd) could not be read during the crowd"
@@ -813,17 +871,29 @@ def _no_emfile(watch: DescriptorWatch, total: int) -> str:
     )
 
 
-CHECKS: dict[str, Callable[[Context], None]] = {
-    "listen": check_listen,
-    "transform": check_transform,
-    "stream": check_stream,
-    "prompt": check_prompt,
-    "persist": check_persist,
-    "close-on-eof": check_close_on_eof,
-    "survive-reset": check_survive_reset,
-    "many-connections": check_many_connections,
-    "concurrent": check_concurrent,
-    "idle-cpu": check_idle_cpu,
-    "capacity": check_capacity,
-    "survive-fd-limit": check_survive_fd_limit,
+@dataclass(frozen=True)
+class Check:
+    run: Callable[[Context], None]
+    # What the check must bring about, and show that it did (Context.show), to judge anything:
+    # without it a pass would claim what was never tried.
+    condition: str
+
+
+CHECKS: dict[str, Check] = {
+    "listen": Check(check_listen, "a connection accepted (not left in the accept queue)"),
+    "transform": Check(check_transform, "every byte value, 0 to 255, sent and answered"),
+    "stream": Check(check_stream, "a short send(): reply bytes the server holds, unsent"),
+    "prompt": Check(check_prompt, "a 1-byte request answered, no newline, no EOF"),
+    "persist": Check(check_persist, "a connection idle for the spec's window, then served"),
+    "close-on-eof": Check(check_close_on_eof, "the client's EOF read while replies are owed"),
+    "survive-reset": Check(check_survive_reset, "a reset while the server holds unsent replies"),
+    "many-connections": Check(
+        check_many_connections, "more connections, in turn, than the server has descriptors"
+    ),
+    "concurrent": Check(check_concurrent, "a client served while another's replies are held up"),
+    "idle-cpu": Check(check_idle_cpu, "idle after a reset with replies the server could not send"),
+    "capacity": Check(check_capacity, "the spec's number of clients connected at once, answered"),
+    "survive-fd-limit": Check(
+        check_survive_fd_limit, "EMFILE: a crowd beyond the descriptors a process may hold"
+    ),
 }

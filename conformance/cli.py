@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import shlex
 import shutil
@@ -49,7 +50,7 @@ from conformance.impls import Implementation, adhoc, find_impl, registry
 from conformance.junit import write_junit
 from conformance.outcome import UsageError
 from conformance.platforms import require_linux
-from conformance.plugin import RESULT_KEY
+from conformance.plugin import COST, DEFAULT_COST, RESULT_KEY
 from conformance.profiles import PROFILE_ENV, PROFILES, get_profile
 from conformance.progress import CheckProgress, GradeProgress
 from conformance.report import Entry, Report, render_matrix, render_report, write_json
@@ -384,11 +385,22 @@ def pytest_args(
         out += ["--echo-require", rid]
     if args.timeout is not None:
         out += ["--echo-reply-timeout", str(args.timeout)]
-    tests = len(impls) * len(args.only or spec.ids)
-    return out + common_args(args, tests)
+    checks = [spec.requirement(rid).check for rid in args.only or spec.ids] * len(impls)
+    return out + common_args(args, checks)
 
 
-def common_args(args: argparse.Namespace, tests: int) -> list[str]:
+def default_workers(checks: list[str]) -> int:
+    """Enough parallel workers that the longest check sets the pace: checks mostly wait on
+    servers (an idle window, a reply timeout), so more workers than CPUs overlap the waits, up
+    to four a CPU (on 2 cores, `check --all` takes 46 s with 3 workers, 24 s with 8); at least
+    one more than the CPUs, and never more than the checks."""
+    cpus = os.cpu_count() or 1
+    costs = [COST.get(check, DEFAULT_COST) for check in checks] or [DEFAULT_COST]
+    overlapped = math.ceil(sum(costs) / max(costs))
+    return min(max(overlapped, cpus + 1), 4 * cpus, len(checks))
+
+
+def common_args(args: argparse.Namespace, checks: list[str]) -> list[str]:
     out = ["-p", "xdist.plugin"]  # named: plugins are not looked up (see run_pytest)
     for rid in args.only:
         out += ["--echo-only", rid]
@@ -398,10 +410,7 @@ def common_args(args: argparse.Namespace, tests: int) -> list[str]:
         out += ["--echo-profile", args.profile]
     if args.seed is not None:
         out += ["--echo-seed", str(args.seed)]
-    # Checks spend much of their time waiting on servers: one worker more than there are CPUs
-    # keeps them all busy (on 2 cores, `check --all` takes 35 s with 3 workers, 48 s with 2).
-    default = min((os.cpu_count() or 1) + 1, tests)
-    workers = args.workers if args.workers is not None else default
+    workers = args.workers if args.workers is not None else default_workers(checks)
     if workers > 1:
         # One test at a time to each free worker, slowest first (the plugin orders them): no
         # long check is left to run alone at the end.
@@ -661,8 +670,8 @@ def run_listed(
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump([i.to_json() for i in impls], f)
     try:
-        tests = sum(len(i.only or spec.ids) for i in impls)
-        argv = [*base_args(spec), "--echo-impl-json", f.name, *common_args(args, tests)]
+        checks = [spec.requirement(rid).check for i in impls for rid in i.only or spec.ids]
+        argv = [*base_args(spec), "--echo-impl-json", f.name, *common_args(args, checks)]
         run_pytest(argv, collector)
     finally:
         os.unlink(f.name)

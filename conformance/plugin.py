@@ -221,6 +221,7 @@ COST = {
     "many-connections": 0.4,
     "listen": 0.2,
 }
+DEFAULT_COST = 0.5  # the others
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -230,7 +231,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     ours = [i for i, item in enumerate(items) if isinstance(item, RequirementItem)]
     ordered = sorted(
         (items[i] for i in ours),
-        key=lambda item: -COST.get(item.req.check, 0.5),  # type: ignore[attr-defined]
+        key=lambda item: -COST.get(item.req.check, DEFAULT_COST),  # type: ignore[attr-defined]
     )
     if len(ordered) > 2:
         ordered.insert(1, ordered.pop())
@@ -274,7 +275,7 @@ class RequirementItem(pytest.Item):
         cfg: Config = self.config._echo_conformance  # type: ignore[attr-defined]
         result: dict[str, Any] = {"outcome": "pass", "summary": "", "evidence": "", "details": {}}
         try:
-            check_requirement(cfg.spec, self.req, self.impl, cfg.options)
+            result["details"] = check_requirement(cfg.spec, self.req, self.impl, cfg.options)
         except NonConformance as exc:
             outcome = "not-judged" if isinstance(exc, NotJudged) else "fail"
             result.update(

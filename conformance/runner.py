@@ -35,8 +35,9 @@ def with_options(spec: Spec, options: Options) -> Spec:
 
 def check_requirement(
     spec: Spec, requirement: Requirement, impl: Implementation, options: Options
-) -> None:
-    """Pass quietly, or raise NotJudged, NonConformance (fail) or anything else (error)."""
+) -> dict[str, str]:
+    """Pass with the check's condition and how it occurred (a pass's details), or raise
+    NotJudged, NonConformance (fail) or anything else (error)."""
     # Imported here: the processes that only choose and report checks (the command line, a
     # parallel run's controller) need not load Hypothesis and the driver.
     from conformance.checks import CHECKS, Context
@@ -53,7 +54,14 @@ def check_requirement(
             why = "the server never listened"
             raise NotJudged((listen,), why, exc.summary, exc.evidence, exc.details) from None
         ctx = Context(spec, requirement, server, options.profile, options.seed)
-        CHECKS[requirement.check](ctx)
+        check = CHECKS[requirement.check]
+        check.run(ctx)
+        if ctx.shown is None:
+            raise RunnerError(
+                f"it could not bring about its condition ({check.condition}), so it judged "
+                "nothing; run it on a machine where it can"
+            )
+        return {"condition": check.condition, "shown": ctx.shown}
 
 
 @dataclass(frozen=True)
@@ -76,7 +84,7 @@ def evaluate(
     summary = evidence = ""
     details: dict[str, Any] = {}
     try:
-        check_requirement(spec, requirement, impl, options)
+        details = dict(check_requirement(spec, requirement, impl, options))
     except NotJudged as exc:
         outcome, summary, evidence, details = "not-judged", exc.summary, exc.evidence, exc.details
     except NonConformance as exc:

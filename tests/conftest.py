@@ -25,6 +25,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "grading: grades classes of submissions (slow, run alone)")
     config.addinivalue_line("markers", "browser: opens reports in headless Chromium")
     config.addinivalue_line("markers", "charts: draws charts with matplotlib (the charts extra)")
+    config.addinivalue_line(
+        "markers", "reference: the reference models' matrix, read by tox -e conformance (slow)"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -29,11 +29,34 @@ while True:
 """
 
 
-def test_correct_server_passes_everything(spec, quick):
+def test_correct_server_passes_everything_and_each_check_shows_its_condition(spec, quick):
     impl = server("ok_selectors.py")
     outcomes = {r: evaluate(spec, spec.requirement(r), impl, quick) for r in spec.ids}
     failed = {r: res.summary for r, res in outcomes.items() if res.outcome != "pass"}
     assert failed == {}
+    for rid, result in outcomes.items():
+        check = checks.CHECKS[spec.requirement(rid).check]
+        assert result.details["condition"] == check.condition, rid
+        assert result.details["shown"], rid
+
+
+def test_a_check_that_never_brings_about_its_condition_is_an_error(spec, quick, monkeypatch):
+    """A check that ends without showing its condition judged nothing: an error, not a pass."""
+    idle = checks.CHECKS["idle-cpu"]
+    # The check as it would be if it never noted what it brought about.
+    monkeypatch.setattr(checks.Context, "show", lambda self, note: None)
+    result = evaluate(spec, spec.requirement("idle-cpu"), server("ok_selectors.py"), quick)
+    assert result.outcome == "error", result.summary
+    assert f"could not bring about its condition ({idle.condition})" in result.summary
+
+
+def test_survive_reset_resets_a_client_while_the_server_holds_its_replies(spec, quick):
+    """The owed-reply reset comes while the server's send queue holds reply bytes behind the
+    client's closed window, and the check says so with its pass."""
+    result = evaluate(spec, spec.requirement("survive-reset"), server("ok_threads.py"), quick)
+    assert result.outcome == "pass", result.summary
+    assert result.details["shown"].startswith("a reset while the server held replies")
+    assert "client window 0" in result.details["shown"]
 
 
 def test_wrong_byte_is_pinned_to_upper_with_offset(spec, quick):
