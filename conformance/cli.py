@@ -706,11 +706,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     reports = {r.impl.name: r for r in build_reports(spec, impls, collector, args, 0.0)}
     for specimen in (s for s in specimens if s.name in reports):
         outcomes = {e.id: e.outcome for e in reports[specimen.name].entries if e.outcome != "skip"}
-        not_passed = sorted(
-            rid
-            for rid, outcome in outcomes.items()
-            if outcome != ("error" if rid in specimen.unreachable else "pass")
-        )
+        not_passed = sorted(rid for rid, outcome in outcomes.items() if outcome != "pass")
         unjudged = [rid for rid in not_passed if outcomes[rid] == "not-judged"]
         if args.cascade and not specimen.correct:
             cascade.append((sum(o == "fail" for o in outcomes.values()), specimen.name))

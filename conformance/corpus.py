@@ -1,8 +1,8 @@
 """The suite's own corpus: servers whose verdicts are known (tests/servers/catalog.toml).
 
-Correct servers in many styles must pass every requirement (save those `unreachable` on them,
-whose check cannot bring about its condition: an error); each planted bug must be failed on
-every requirement it `trips`.  `echo-conformance selftest` and tests/test_corpus.py run it.
+Correct servers in many styles must pass every requirement, each check showing its condition;
+each planted bug must be failed on every requirement it `trips`.  `echo-conformance selftest`
+and tests/test_corpus.py run it.
 """
 
 from __future__ import annotations
@@ -27,9 +27,6 @@ class Specimen:
     file: Path
     description: str
     trips: tuple[str, ...]  # empty: a correct server
-    # Requirements whose check cannot bring about its condition on this server (a process per
-    # client never runs out of descriptors): an error, never a pass.
-    unreachable: tuple[str, ...] = ()
     alone: bool = False  # it fails nothing but `trips` (the rest pass or are not judged)
 
     @property
@@ -51,7 +48,6 @@ def load_catalog(folder: Path = CORPUS) -> list[Specimen]:
             folder / e["file"],
             e["description"],
             tuple(e.get("trips", [])),
-            tuple(e.get("unreachable", [])),
             bool(e.get("alone", False)),
         )
         for name, e in table.items()

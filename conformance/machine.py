@@ -23,7 +23,6 @@ from hypothesis.stateful import (
 )
 
 from conformance.model import State
-from conformance.outcome import NonConformance, NotJudged
 from conformance.payload import block
 from conformance.properties import ShrinkBudget, hypothesis_settings, run_hypothesis
 from conformance.session import BATCH, Peer, Session
@@ -57,15 +56,8 @@ def run_clients_machine(ctx: Context) -> None:
                 # it) but do nothing, so this candidate passes and the shrinker drops it.
                 self.skipping = True
                 return
-            try:
+            with budget.judging():
                 fn(self, **kw)
-            except NotJudged as exc:
-                if not budget.stop(exc):
-                    budget.record_failure(exc)
-                    raise
-            except NonConformance as exc:
-                budget.record_failure(exc)
-                raise
 
         return wrapper  # type: ignore[return-value]
 
@@ -79,16 +71,9 @@ def run_clients_machine(ctx: Context) -> None:
                 return
             if budget.first is not None and not ctx.server.alive():
                 ctx.server.restart()  # a case failed: smaller ones, being shrunk, need a server
-            try:
+            with budget.judging():
                 self.session = ctx.session()
-            except NotJudged as exc:  # the server ended before this example
-                if not budget.stop(exc):
-                    budget.record_failure(exc)
-                    raise
-                self.skipping = True
-            except NonConformance as exc:
-                budget.record_failure(exc)
-                raise
+            self.skipping = self.session is None  # not judged: the server ended before it
 
         @property
         def s(self) -> Session:

@@ -8,7 +8,8 @@ Hypothesis ends with the smallest failure found so far, which it replays for rea
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, example, given, reject, seed, settings
@@ -54,6 +55,20 @@ class ShrinkBudget:
             self.stopped = verdict
         return self.stopped is not None
 
+    @contextmanager
+    def judging(self) -> Iterator[None]:
+        """Around a case (or a step of one): a failure is noted for the budget and raised; a
+        not-judged stops the run (see stop), and is raised only if a failure came first."""
+        try:
+            yield
+        except NotJudged as exc:
+            if not self.stop(exc):
+                self.record_failure(exc)
+                raise
+        except NonConformance as exc:
+            self.record_failure(exc)
+            raise
+
     def record_failure(self, exc: NonConformance) -> None:
         if self.first_failure is None:
             self.first_failure = time.monotonic()
@@ -81,15 +96,8 @@ def falsify(
             return
         if not budget.admits():
             reject()
-        try:
+        with budget.judging():
             body(case)
-        except NotJudged as exc:
-            if not budget.stop(exc):
-                budget.record_failure(exc)
-                raise
-        except NonConformance as exc:
-            budget.record_failure(exc)
-            raise
 
     test = given(strategy)(prop)
     for case in reversed(examples):
