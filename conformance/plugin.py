@@ -17,7 +17,7 @@ import json
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -224,19 +224,29 @@ COST = {
 DEFAULT_COST = 0.5  # the others
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Slow checks first (a stable sort: other tests keep their order and their place), and the
-    quickest second: pytest-xdist hands each worker two tests at the start, and the second waits
-    for the first to end, so the one behind the longest (persist, idle for seconds) is short."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slow checks first (a stable sort: other tests keep their order and their place), each
+    paired with a quick one: pytest-xdist hands each worker two tests at the start, and the
+    second waits for the first to end, so the one behind each long check (persist, idle for
+    seconds) must be short, and no worker may get two long ones."""
     ours = [i for i, item in enumerate(items) if isinstance(item, RequirementItem)]
     ordered = sorted(
         (items[i] for i in ours),
         key=lambda item: -COST.get(item.req.check, DEFAULT_COST),  # type: ignore[attr-defined]
     )
-    if len(ordered) > 2:
-        ordered.insert(1, ordered.pop())
-    for i, item in zip(ours, ordered):
+    workers = getattr(config, "workerinput", {}).get("workercount", 1)
+    for i, item in zip(ours, paired(ordered, workers)):
         items[i] = item
+
+
+T = TypeVar("T")
+
+
+def paired(longest_first: list[T], workers: int) -> list[T]:
+    """The first `workers` pairs of (a long one, a short one), then the rest, longest first."""
+    pairs = min(workers, len(longest_first) // 2)
+    head = [x for i in range(pairs) for x in (longest_first[i], longest_first[-1 - i])]
+    return head + longest_first[pairs : len(longest_first) - pairs]
 
 
 class SpecFile(pytest.File):

@@ -12,6 +12,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from conformance.cli import default_workers
 from conformance.report import SCHEMA
 from tests.helpers import ROOT, SERVERS
 
@@ -174,3 +175,15 @@ def test_rfc862_spec_runs_with_no_new_code():
         "check", "--spec", spec, "--profile", "quick", "--only", "echo", "-n", "1", "--", *OK
     )
     assert upper.returncode == 1 and "echo (MUST)" in upper.stdout
+
+
+def test_enough_workers_that_the_longest_check_sets_the_pace(monkeypatch):
+    """Checks mostly wait, so a run overlaps them on more workers than CPUs, up to four a CPU."""
+    from conformance.spec import DEFAULT_SPEC, load_spec
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    one = [r.check for r in load_spec(DEFAULT_SPEC).requirements]
+    assert default_workers(one) == 3  # the rest fit beside persist on two more
+    assert default_workers(one * 8) == 8  # every implementation: four a CPU
+    assert default_workers(["persist"] * 5) == 5  # each idles alone
+    assert default_workers(["listen"]) == 1

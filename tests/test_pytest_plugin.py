@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conformance.plugin import paired
 from tests.helpers import ROOT, SERVERS
 
 
@@ -70,3 +71,11 @@ def test_a_bad_option_value_is_one_usage_error(tmp_path: Path) -> None:
     assert proc.returncode == 4, proc.stdout + proc.stderr  # pytest's usage error
     assert "Traceback" not in proc.stderr
     assert "nope" in proc.stderr
+
+
+def test_each_worker_starts_with_a_long_check_and_a_short_one():
+    """pytest-xdist hands each worker two tests at the start, run one after the other: each
+    long check is paired with a short one, never with another long one."""
+    assert paired([9, 8, 7, 6, 5, 4, 3, 2, 1], 3) == [9, 1, 8, 2, 7, 3, 6, 5, 4]
+    assert paired([9, 8, 7], 8) == [9, 7, 8]  # fewer tests than workers: a pair, then the rest
+    assert paired([9, 8, 7, 6], 1) == [9, 6, 8, 7]  # one process: the order hardly matters
