@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from conformance.model import Kind, State
-from conformance.net import Conn, Refused, Stalled, pump
+from conformance.net import Refused, Stalled, pump
 from conformance.outcome import NonConformance
 
 if TYPE_CHECKING:
+    from conformance.launcher import Server
     from conformance.session import Peer, Session
 
 PROBE_QUIET = 0.1  # seconds a probe connection is watched after its replies, for a close
@@ -122,7 +123,7 @@ def ended_by(s: Session) -> NotJudgedFor:
     ended = f"the server {s.server.exit_status()}"
     if s.prerequisites.own in CROWDING:  # many clients at once: its own situation, unless...
         n = min(s.server.connections, MAX_ROUND_TRIPS)
-        if _ends_after_round_trips(s, n):
+        if ends_after(s.server, lambda: round_trips(s, n), s.timeouts.reply):
             how = f"{ended}; started again, it ends after {n} plain round trips too"
             return s.prerequisites.needs("many-connections"), how
         return (), ended
@@ -204,10 +205,7 @@ def probe(s: Session, name: str, pieces: list[bytes]) -> Probe:
     progress), watched a moment longer for a close.  Not judged: only what it saw."""
     seen = Probe()
     try:
-        s.pace(name)
-        conn = Conn.connect(
-            s.server.address, name, s.transcript, s.timeouts.connect, s.server.new_socket
-        )
+        conn = s.dial(name)
     except (NonConformance, Refused):
         return seen
     owed = sum(map(len, pieces))
@@ -235,18 +233,24 @@ def probe(s: Session, name: str, pieces: list[bytes]) -> Probe:
     return seen
 
 
-def _ends_after_round_trips(s: Session, n: int) -> bool:
-    """Started again, does the server end after `n` plain round trips, one connection each?"""
-    s.server.restart()
+def ends_after(server: Server, step: Callable[[], None], wait: float) -> bool:
+    """Started again, does the server end after `step` (within `wait` seconds)?  What the step
+    saw is not the question, only whether the server ends."""
+    server.restart()
     try:
-        for i in range(n):
-            peer = s.connect(f"again{i + 1}")
-            peer.write(b"hello")
-            s.replies(peer)
-            peer.conn.close()
+        step()
     except NonConformance:
         pass
-    return s.server.await_exit(s.timeouts.reply)
+    return server.await_exit(wait)
+
+
+def round_trips(s: Session, n: int, data: bytes = b"hello") -> None:
+    """`n` plain round trips, a connection each."""
+    for i in range(n):
+        peer = s.connect(f"again{i + 1}")
+        peer.write(data)
+        s.replies(peer)
+        peer.conn.close()
 
 
 def _reset_seen(s: Session) -> bool:

@@ -79,14 +79,8 @@ class Context:
         if not stateless:
             return s
         self.server.await_settled()  # what drawing this example left of the last one's
-        watch = self.watch
-        if watch is not None:
-            s.in_case = True
-            if not self.server.alive():
-                if not watch.shrinking:
-                    raise Ended  # judged out of Hypothesis: what ended it?
-                self.server.restart()  # a case failed: smaller ones need a server
-            watch.opened(s)
+        if self.watch is not None:
+            self.watch.opened(s)
         elif not self.server.alive():
             s.fail(
                 f"the server {self.server.exit_status()} before this example: it must keep "

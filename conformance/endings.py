@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from conformance.attribution import MAX_ROUND_TRIPS
+from conformance.attribution import MAX_ROUND_TRIPS, ends_after, round_trips
 from conformance.outcome import NonConformance, NotJudged
 from conformance.session import Session
 
@@ -52,6 +52,13 @@ class CaseWatch:
         self.sessions = []
 
     def opened(self, session: Session) -> None:
+        """A session of the current case, on a running server: one found ended raises Ended,
+        unless a case failed (smaller ones, being shrunk, need a server: it starts again)."""
+        session.in_case = True
+        if not session.server.alive():
+            if not self.shrinking:
+                raise Ended  # judged out of Hypothesis: what ended it?
+            session.server.restart()
         if not self.sessions:
             self.connections_from = session.server.connections
         self.sessions.append(session)
@@ -134,19 +141,17 @@ def _not_judged(ctx: Context, check: str, why: str, exc: NonConformance) -> None
 
 
 def _round_trips(ctx: Context, n: int, data: bytes = b"hello") -> None:
-    for _ in range(n):
-        with ctx.session(stateless=False) as s:
-            peer = s.connect()
-            peer.write(data)
-            s.replies(peer)
+    with ctx.session(stateless=False) as s:
+        round_trips(s, n, data)
 
 
 def _ends(ctx: Context, step: Callable[[], None]) -> bool:
     """Does `step`, on a fresh server, end it (within the reply timeout)?"""
-    server = ctx.server
-    server.restart()
-    try:
-        step()
-    except (NonConformance, Ended):
-        pass  # what the step saw is not the question: whether the server ends
-    return server.await_exit(ctx.spec.timeouts.reply)
+
+    def quietly() -> None:
+        try:
+            step()
+        except Ended:  # found ended before a replayed case: that is the answer
+            pass
+
+    return ends_after(ctx.server, quietly, ctx.spec.timeouts.reply)

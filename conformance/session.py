@@ -98,22 +98,27 @@ class Session:
         """A new client; `backpressure`: one that will stop reading, with a narrow window so
         that the server's send() comes back short after kilobytes (net.narrow_window)."""
         name = name or f"c{len(self.peers) + 1}"
-        self.pace(name)
         try:
-            conn = Conn.connect(
-                self.server.address,
-                name,
-                self.transcript,
-                self.timeouts.connect,
-                self.server.new_socket,
-                backpressure,
-            )
+            conn = self.dial(name, backpressure)
         except Refused as exc:
             self._settle_exit()
             self.fail(f"{name}: {exc} ({self._server_state()})", not_judged=refused_by(self))
         peer = Peer(conn, self.transform)
         self.peers.append(peer)
         return peer
+
+    def dial(self, name: str, backpressure: bool = False) -> Conn:
+        """A client connection, once the accept queue has room (see pace), not yet judged by
+        the model (connect makes it a Peer); raises Refused."""
+        self.pace(name)
+        return Conn.connect(
+            self.server.address,
+            name,
+            self.transcript,
+            self.timeouts.connect,
+            self.server.new_socket,
+            backpressure,
+        )
 
     def pace(self, name: str) -> None:
         """Wait for room in the server's accept queue.  A server with a small listen backlog is
