@@ -117,15 +117,22 @@ def refused_by(s: Session) -> NotJudgedFor | None:
 
 
 def ended_by(s: Session) -> NotJudgedFor:
-    """The requirements a server that ended during a stateful session fails: surviving a
-    client's reset, if one reset; else serving connection after connection.  (A Hypothesis case
-    is judged by whether it ends a fresh server: endings.py.)"""
+    """The requirements a server that ended during a stateful session fails, by experiment on
+    the server started again: serving connection after connection, if as many plain round trips
+    end it; answering a byte value, if the byte values the session sent end it.  Else surviving
+    a client's reset, if one reset (in a crowd: the crowd's own situation); else serving
+    connection after connection.  (A Hypothesis case is judged by whether it ends a fresh
+    server: endings.py.)"""
     ended = f"the server {s.server.exit_status()}"
-    if s.prerequisites.own in CROWDING:  # many clients at once: its own situation, unless...
-        n = min(s.server.connections, MAX_ROUND_TRIPS)
-        if ends_after(s.server, lambda: round_trips(s, n), s.timeouts.reply):
-            how = f"{ended}; started again, it ends after {n} plain round trips too"
-            return s.prerequisites.needs("many-connections"), how
+    n = min(s.server.connections, MAX_ROUND_TRIPS)
+    values = bytes(sorted(set().union(*(p.stream.sent_values() for p in s.peers))))
+    if ends_after(s.server, lambda: round_trips(s, n), s.timeouts.reply):
+        how = f"{ended}; started again, it ends after {n} plain round trips too"
+        return s.prerequisites.needs("many-connections"), how
+    if values and ends_after(s.server, lambda: round_trips(s, 1, values), s.timeouts.reply):
+        how = f"{ended}; started again, answering the {len(values)} byte values sent ends it"
+        return s.prerequisites.needs("transform"), how
+    if s.prerequisites.own in CROWDING:  # many clients at once: its own situation
         return (), ended
     if _reset_seen(s):
         return s.prerequisites.needs("survive-reset"), f"{ended} after a client reset"

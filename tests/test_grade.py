@@ -25,6 +25,7 @@ from conformance.locks import PortLock
 from conformance.outcome import UsageError
 from conformance.sandbox import ENV
 from conformance.sandbox import isolation as isolation_available
+from conformance.spec import DEFAULT_SPEC, load_spec
 from tests.helpers import SERVERS
 
 COMMAND = f"{sys.executable} server.py 8080"  # every server of the class hard-codes 8080
@@ -292,3 +293,36 @@ def test_an_unprivileged_user_checks_two_8080_servers_at_once(unprivileged):
         assert "verdict: CONFORMANT" in ran.stdout
         assert "without isolation" not in ran.stderr
     assert processes_in(pair) == []
+
+
+# The servers of the issue that asked for one defect, one failed requirement, and which one.
+ONE_DEFECT = {
+    "z": ("forgets_z.py", "upper"),
+    "newline": ("line_buffered.py", "prompt"),
+    "third": ("exits_every_third.py", "many-connections"),
+    "ff": ("exits_on_ff.py", "upper"),
+    "no-accept": ("never_accepts.py", "listen"),
+    "idle-1s": ("idle_timeout_1s.py", "persist"),
+}
+
+
+@pytest.mark.grading
+def test_one_defect_fails_one_requirement_in_both_sandboxes(grader):
+    """Graded by root (namespaces) or by an unprivileged user (user namespaces), each of these
+    servers fails the requirement of its defect, and only it; the line-buffered server's other
+    requirements (all but listen) are not judged for want of prompt."""
+    root = make_class(grader.home / "class", {n: file for n, (file, _) in ONE_DEFECT.items()})
+    grader.own(root)
+    out = grader.folder("grades")
+    argv = ["grade", str(root), "--command", f"{grader.python} server.py 8080"]
+    argv += ["--fixed-port", "8080", "--profile", "quick", "--out", str(out), "-n", "4"]
+    graded = grader.run(*argv)
+    assert graded.returncode == 0, graded.stderr
+    grades = grades_of(out)
+    for name, (_, defect) in ONE_DEFECT.items():
+        assert failed(grades[name]) == {defect}, (name, grades[name])
+    ids = load_spec(DEFAULT_SPEC).ids
+    unjudged = {rid for rid in ids if grades["newline"][rid] == "not-judged"}
+    assert unjudged == set(ids) - {"listen", "prompt"}, grades["newline"]
+    report = (out / "newline" / "report.txt").read_text()
+    assert report.count("not judged: needs prompt") == len(unjudged), report
