@@ -252,12 +252,17 @@ def ends_after(server: Server, step: Callable[[], None], wait: float) -> bool:
 
 
 def round_trips(s: Session, n: int, data: bytes = b"hello") -> None:
-    """`n` plain round trips, a connection each."""
-    for i in range(n):
-        peer = s.connect(f"again{i + 1}")
-        peer.write(data)
-        s.replies(peer)
-        peer.conn.close()
+    """`n` plain round trips, a connection each: an experiment, whose failure is only data (it
+    starts no experiment of its own)."""
+    was, s.experimenting = s.experimenting, True
+    try:
+        for i in range(n):
+            peer = s.connect(f"again{i + 1}")
+            peer.write(data)
+            s.replies(peer)
+            peer.conn.close()
+    finally:
+        s.experimenting = was
 
 
 def _reset_seen(s: Session) -> bool:

@@ -181,8 +181,14 @@ def check_listen(ctx: Context) -> None:
     with ctx.session(stateless=False) as s:
         s.connect()
         accepted = s.server.await_accepted(s.timeouts.reply)
-        if accepted is None:
-            raise RunnerError("cannot read the server's accept queue, so cannot tell if it accepts")
+        if accepted is None:  # no listening socket to read: is the server ending?
+            if not s.server.await_exit(0.2):
+                raise RunnerError(
+                    "cannot read the server's accept queue, so cannot tell if it accepts"
+                )
+            # Its own fail: whatever else it fails, it never accepted a connection.
+            ended = f"the server {s.server.exit_status()} when a client connected"
+            s.fail(ended, not_judged=((), ended))
         if not accepted:
             s.fail(
                 f"the connection was never accepted: it waited {s.timeouts.reply:g} s in the "
@@ -700,6 +706,8 @@ def check_capacity(ctx: Context) -> None:
                 peer.write(b"all together")
             s.replies()
             s.quiet(s.peers)
+        except NotJudged:
+            raise
         except NonConformance as exc:
             if s.server.alive():
                 raise

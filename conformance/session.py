@@ -91,6 +91,7 @@ class Session:
         self.prerequisites = prerequisites or Prerequisites()
         # A Hypothesis case: a server that ends in it is judged with the case (Context.falsify).
         self.in_case = False
+        self.experimenting = False  # attribution's experiment: a server that ends is the answer
 
     # -- connections ----------------------------------------------------------------------
 
@@ -305,7 +306,8 @@ class Session:
         streams = {p.name: p.stream for p in self.peers}
         data = details(self.transcript, streams, deviation, self.server.account())
         evidence = "\n".join(p for p in parts if p)
-        if not_judged is None and not self.in_case and not self.server.alive():
+        ending = not (self.in_case or self.experimenting or self.server.alive())
+        if not_judged is None and ending:
             not_judged = ended_by(self)
         if not_judged is None:
             not_judged = out_of_descriptors(self)
