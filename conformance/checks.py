@@ -90,7 +90,10 @@ class Context:
 
     @cached_property
     def prerequisites(self) -> Prerequisites:
-        """What this check sees but leaves to the requirements whose property it is."""
+        """What this check sees but leaves to the requirements whose property it is.  (listen
+        judges what every connection needs first: it is never not judged for want of another.)"""
+        if self.requirement.check == "listen":
+            return Prerequisites("listen")
         ids = {r.check: r.id for r in reversed(self.spec.requirements)}
         return Prerequisites(self.requirement.check, ids, DEVIATION_OWNERS)
 
@@ -186,9 +189,7 @@ def check_listen(ctx: Context) -> None:
                 raise RunnerError(
                     "cannot read the server's accept queue, so cannot tell if it accepts"
                 )
-            # Its own fail: whatever else it fails, it never accepted a connection.
-            ended = f"the server {s.server.exit_status()} when a client connected"
-            s.fail(ended, not_judged=((), ended))
+            s.fail(f"the server {s.server.exit_status()} when a client connected")
         if not accepted:
             s.fail(
                 f"the connection was never accepted: it waited {s.timeouts.reply:g} s in the "
