@@ -16,16 +16,19 @@ conformant (--all: an outcome contrary to its declaration), 2 usage error or the
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import math
 import os
 import shlex
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -50,14 +53,14 @@ from conformance.impls import Implementation, adhoc, find_impl, registry
 from conformance.junit import write_junit
 from conformance.outcome import UsageError
 from conformance.platforms import require_linux
-from conformance.plugin import COST, DEFAULT_COST, RESULT_KEY
+from conformance.plugin import RESULT_KEY, cost, longest_first
 from conformance.profiles import PROFILE_ENV, PROFILES, get_profile
 from conformance.progress import CheckProgress, GradeProgress
 from conformance.report import Entry, Report, render_matrix, render_report, write_json
-from conformance.runner import Options, Result
+from conformance.runner import Options, Result, run_in_threads
 from conformance.sandbox import FALLBACK_NOTE, isolation
 from conformance.settings import find_settings
-from conformance.spec import DEFAULT_SPEC, Spec, SpecError, load_spec
+from conformance.spec import DEFAULT_SPEC, Requirement, Spec, SpecError, load_spec
 from conformance.view import shared_folders
 
 EXIT_OK, EXIT_NONCONFORMANT, EXIT_USAGE = 0, 1, 2
@@ -341,24 +344,32 @@ class Collector:
         self.running: dict[str, tuple[str, str]] = {}
         self.on_running: Callable[[list[tuple[str, str]]], None] = lambda keys: None
 
+    def started(self, ident: str, key: tuple[str, str]) -> None:
+        self.running[ident] = key
+        self.on_running(list(self.running.values()))
+
+    def ended(self, ident: str) -> None:
+        if self.running.pop(ident, None) is not None:
+            self.on_running(list(self.running.values()))
+
+    def record(self, key: tuple[str, str], result: dict[str, Any], seconds: float) -> None:
+        self.results[key] = result
+        self.durations[key] = self.durations.get(key, 0.0) + seconds
+        self.on_result(key)
+
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         impl, _, rid = nodeid.rpartition("::")  # SPEC.toml::IMPL::REQ
-        self.running[nodeid] = (impl.rpartition("::")[2], rid)
-        self.on_running(list(self.running.values()))
+        self.started(nodeid, (impl.rpartition("::")[2], rid))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for key, value in report.user_properties:
             if key == RESULT_KEY and isinstance(value, str):
                 result = json.loads(value)
-                ident = (result["impl"], result["requirement"])
-                self.results[ident] = result
-                self.durations[ident] = self.durations.get(ident, 0.0) + report.duration
-                self.on_result(ident)
+                self.record((result["impl"], result["requirement"]), result, report.duration)
         if report.when != "call" and report.failed:
             self.errors.append(f"{report.nodeid} ({report.when}): {report.longreprtext[-500:]}")
-        if report.when == "teardown" and report.nodeid in self.running:
-            del self.running[report.nodeid]
-            self.on_running(list(self.running.values()))
+        if report.when == "teardown":
+            self.ended(report.nodeid)
 
     def result(self, key: tuple[str, str]) -> Result:
         r = self.results[key]
@@ -385,22 +396,23 @@ def pytest_args(
         out += ["--echo-require", rid]
     if args.timeout is not None:
         out += ["--echo-reply-timeout", str(args.timeout)]
-    checks = [spec.requirement(rid).check for rid in args.only or spec.ids] * len(impls)
-    return out + common_args(args, checks)
+    profile = get_profile(args.profile)
+    costs = [cost(spec.requirement(rid), profile) for rid in args.only or spec.ids] * len(impls)
+    return out + common_args(args, costs)
 
 
-def default_workers(checks: list[str]) -> int:
-    """Enough parallel workers that the longest check sets the pace: checks mostly wait on
-    servers (an idle window, a reply timeout), so more workers than CPUs overlap the waits, up
-    to four a CPU (on 2 cores, `check --all` takes 46 s with 3 workers, 24 s with 8); at least
-    one more than the CPUs, and never more than the checks."""
+def default_workers(costs: list[float]) -> int:
+    """Enough parallel workers (for checks that each take about `costs` seconds) that the
+    longest check sets the pace: checks mostly wait on servers (an idle window, a reply
+    timeout), so more workers than CPUs overlap the waits, up to four a CPU (on 2 cores, `check
+    --all` takes 46 s with 3 workers, 24 s with 8); at least one more than the CPUs, and never
+    more than the checks."""
     cpus = os.cpu_count() or 1
-    costs = [COST.get(check, DEFAULT_COST) for check in checks] or [DEFAULT_COST]
-    overlapped = math.ceil(sum(costs) / max(costs))
-    return min(max(overlapped, cpus + 1), 4 * cpus, len(checks))
+    overlapped = math.ceil(sum(costs) / max(costs, default=1.0))
+    return min(max(overlapped, cpus + 1), 4 * cpus, len(costs))
 
 
-def common_args(args: argparse.Namespace, checks: list[str]) -> list[str]:
+def common_args(args: argparse.Namespace, costs: list[float]) -> list[str]:
     out = ["-p", "xdist.plugin"]  # named: plugins are not looked up (see run_pytest)
     for rid in args.only:
         out += ["--echo-only", rid]
@@ -410,7 +422,7 @@ def common_args(args: argparse.Namespace, checks: list[str]) -> list[str]:
         out += ["--echo-profile", args.profile]
     if args.seed is not None:
         out += ["--echo-seed", str(args.seed)]
-    workers = args.workers if args.workers is not None else default_workers(checks)
+    workers = args.workers if args.workers is not None else default_workers(costs)
     if workers > 1:
         # One test at a time to each free worker, slowest first (the plugin orders them): no
         # long check is left to run alone at the end.
@@ -548,7 +560,10 @@ def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
         collector.on_result, collector.on_running = progress.result, progress.running
     started = time.monotonic()
     try:
-        run_pytest(pytest_args(args, spec, impls, command), collector)
+        if len(impls) == 1 and not args.verbose:
+            run_in_process(args, spec, impls[0], collector)
+        else:
+            run_pytest(pytest_args(args, spec, impls, command), collector)
     finally:
         if progress:
             progress.stop()  # the terminal's status line, also when the runner failed
@@ -584,6 +599,57 @@ def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
     return {"conformant": EXIT_OK, "nonconformant": EXIT_NONCONFORMANT}.get(
         report.verdict, EXIT_USAGE
     )
+
+
+def run_in_process(
+    args: argparse.Namespace, spec: Spec, impl: Implementation, collector: Collector
+) -> None:
+    """One implementation's checks in threads of this process (runner.run_in_threads), longest
+    first: no pytest worker process to start, so the first check starts at once."""
+    options = Options(
+        profile=get_profile(args.profile),
+        seed=args.seed,
+        reply_timeout=args.timeout,
+        shared=tuple(args.share),
+    )
+    chosen = [
+        req
+        for req in spec.requirements
+        if (not args.only or req.id in args.only) and (not impl.only or req.id in impl.only)
+    ]
+    requirements = longest_first(chosen, options.profile)
+    workers = args.workers
+    if workers is None:
+        workers = default_workers([cost(req, options.profile) for req in requirements])
+
+    def started(req: Requirement) -> None:
+        collector.started(req.id, (impl.name, req.id))
+
+    def finished(req: Requirement, result: Result) -> None:
+        fields = ("outcome", "summary", "evidence", "details")
+        entry = {name: getattr(result, name) for name in fields}
+        collector.record((impl.name, req.id), entry, result.duration_s)
+        collector.ended(req.id)
+
+    with sigterm_interrupts():
+        run_in_threads(spec, impl, requirements, options, workers, started, finished)
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM, as Ctrl-C does, interrupts the run: its servers are stopped, none outlives it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may handle signals
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class RunnerFailed(Exception):
@@ -689,8 +755,9 @@ def run_listed(
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump([i.to_json() for i in impls], f)
     try:
-        checks = [spec.requirement(rid).check for i in impls for rid in i.only or spec.ids]
-        argv = [*base_args(spec), "--echo-impl-json", f.name, *common_args(args, checks)]
+        profile = get_profile(args.profile)
+        costs = [cost(spec.requirement(rid), profile) for i in impls for rid in i.only or spec.ids]
+        argv = [*base_args(spec), "--echo-impl-json", f.name, *common_args(args, costs)]
         run_pytest(argv, collector)
     finally:
         os.unlink(f.name)

@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -37,6 +38,33 @@ from conformance.view import own_paths, system_links, view_paths
 POLL = 0.005  # seconds between readiness readings (sock_diag: tens of microseconds)
 TIME_WAIT = 60.0  # Linux holds a closed connection's port this long (a rare race can leave one)
 TAIL_LINES = 12
+
+
+class _Live:
+    """The servers this process has started and not yet stopped.  A run whose checks share the
+    process (runner.run_in_threads) stops them all at once when it is interrupted, and starts no
+    more: only the main thread hears Ctrl-C."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.groups: set[int] = set()  # the supervisors' process groups
+        self.stopping = False
+
+    def refuse(self) -> None:
+        if self.stopping:
+            raise RunnerError("the run was interrupted")
+
+
+_LIVE = _Live()
+
+
+def stop_all() -> None:
+    """Kill every server this process started (their owners' stop() then finds them ended),
+    and let no more start."""
+    with _LIVE.lock:
+        _LIVE.stopping = True
+        for pgid in _LIVE.groups:
+            _killpg(pgid, signal.SIGKILL)
 
 
 @dataclass(frozen=True)
@@ -156,6 +184,7 @@ class Server:
         """Start the process and wait until it is ready: until its port is in LISTEN state (a
         server that serves a single connection in its life keeps it for the checks)."""
         assert self.proc is None or self.proc.poll() is not None
+        _LIVE.refuse()
         self.connections = 0
         startup = self.spec.timeouts.startup
         if self.target.fixed_port is None:
@@ -275,14 +304,17 @@ class Server:
         self._init_pid = None
         self._close_handles()
         try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", SUPERVISOR, json.dumps(config), "--", *argv],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                pass_fds=[status_w, theirs.fileno()],
-                start_new_session=True,
-            )
+            with _LIVE.lock:  # stop_all() sees it, or it is never started
+                _LIVE.refuse()
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-I", "-S", SUPERVISOR, json.dumps(config), "--", *argv],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    pass_fds=[status_w, theirs.fileno()],
+                    start_new_session=True,
+                )
+                _LIVE.groups.add(self.proc.pid)  # start_new_session: its pid is the group id
         finally:
             os.close(status_w)
             theirs.close()
@@ -454,6 +486,8 @@ class Server:
                     break
                 time.sleep(0.01)
         _killpg(pgid, signal.SIGKILL)  # also the leader's children that outlived it
+        with _LIVE.lock:  # before the wait: until reaped, its pid is nobody else's
+            _LIVE.groups.discard(pgid)
         proc.wait()
         self._read_status()
         grace = self.spec.timeouts.grace

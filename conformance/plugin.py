@@ -24,7 +24,7 @@ import pytest
 from conformance.impls import Implementation, adhoc, find_impl, registry
 from conformance.outcome import NonConformance, NotJudged, RunnerError, UsageError
 from conformance.platforms import require_linux
-from conformance.profiles import PROFILES, get_profile
+from conformance.profiles import PROFILES, Profile, get_profile
 from conformance.runner import Options, check_requirement
 from conformance.sandbox import FALLBACK_NOTE, isolation
 from conformance.spec import DEFAULT_SPEC, Requirement, Spec, SpecError, load_spec
@@ -210,7 +210,6 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Fil
 # collecting need not import Hypothesis, and a parallel run starts no test before every worker
 # has collected.)
 COST = {
-    "persist": 5.5,  # the default profile's 5 s idle window and its margin (the examples overlap)
     "concurrent": 1.7,
     "survive-reset": 1.3,
     "idle-cpu": 1.0,
@@ -224,15 +223,31 @@ COST = {
 DEFAULT_COST = 0.5  # the others
 
 
+def cost(req: Requirement, profile: Profile) -> float:
+    """Rough seconds the check of `req` takes on a correct server with `profile`."""
+    if req.check == "persist":  # its idle window (checks.idle_window) and the examples' margin
+        return float(req.params["idle"]) * profile.idle_scale + 0.5
+    return COST.get(req.check, DEFAULT_COST)
+
+
+def longest_first(requirements: list[Requirement], profile: Profile) -> list[Requirement]:
+    """A stable sort: those that cost the same keep their order."""
+    return sorted(requirements, key=lambda req: -cost(req, profile))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Slow checks first (a stable sort: other tests keep their order and their place), each
     paired with a quick one: pytest-xdist hands each worker two tests at the start, and the
     second waits for the first to end, so the one behind each long check (persist, idle for
     seconds) must be short, and no worker may get two long ones."""
+    cfg = _ours(config)
     ours = [i for i, item in enumerate(items) if isinstance(item, RequirementItem)]
+    if cfg is None or not ours:
+        return
+    profile = cfg.options.profile
     ordered = sorted(
         (items[i] for i in ours),
-        key=lambda item: -COST.get(item.req.check, DEFAULT_COST),  # type: ignore[attr-defined]
+        key=lambda item: -cost(item.req, profile),  # type: ignore[attr-defined]
     )
     workers = getattr(config, "workerinput", {}).get("workercount", 1)
     for i, item in zip(ours, paired(ordered, workers)):
@@ -242,11 +257,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 T = TypeVar("T")
 
 
-def paired(longest_first: list[T], workers: int) -> list[T]:
-    """The first `workers` pairs of (a long one, a short one), then the rest, longest first."""
-    pairs = min(workers, len(longest_first) // 2)
-    head = [x for i in range(pairs) for x in (longest_first[i], longest_first[-1 - i])]
-    return head + longest_first[pairs : len(longest_first) - pairs]
+def paired(ordered: list[T], workers: int) -> list[T]:
+    """Of `ordered`, longest first: the first `workers` pairs of (a long one, a short one),
+    then the rest, longest first."""
+    pairs = min(workers, len(ordered) // 2)
+    head = [x for i in range(pairs) for x in (ordered[i], ordered[-1 - i])]
+    return head + ordered[pairs : len(ordered) - pairs]
 
 
 class SpecFile(pytest.File):

@@ -6,7 +6,11 @@ This is the one entry point the pytest plugin, the CLI and the suite's own tests
 from __future__ import annotations
 
 import dataclasses
+import queue
+import threading
 import time
+import traceback
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -91,5 +95,62 @@ def evaluate(
         outcome, summary, evidence, details = "fail", exc.summary, exc.evidence, exc.details
     except RunnerError as exc:
         outcome, summary = "error", f"the check could not run: {exc}"
+    except Exception as exc:  # a bug of ours, never the server's fault: its traceback to report
+        outcome, summary = "error", f"the check could not run: {exc!r} (a bug of the suite)"
+        evidence = traceback.format_exc(limit=-8)
     took = time.monotonic() - start
     return Result(requirement.id, requirement.level, outcome, summary, evidence, took, details)
+
+
+UNWIND = 5.0  # seconds an interrupted run waits for its checks to end, their servers killed
+
+
+def run_in_threads(
+    spec: Spec,
+    impl: Implementation,
+    requirements: Sequence[Requirement],
+    options: Options,
+    threads: int,
+    started: Callable[[Requirement], None],
+    finished: Callable[[Requirement, Result], None],
+) -> None:
+    """Evaluate one implementation's requirements in this process, `threads` at a time, in the
+    order given.  The checks mostly wait on their servers, so threads overlap them as well as
+    processes would, without a process to start for each (Hypothesis is thread-safe).
+    `started` and `finished` are called in the calling thread, as each check starts and ends.
+
+    Interrupted (KeyboardInterrupt, in the calling thread), it kills every server, waits for
+    the checks to end (UNWIND) and raises again."""
+    todo: queue.SimpleQueue[Requirement | None] = queue.SimpleQueue()
+    events: queue.SimpleQueue[tuple[Requirement, Result | None]] = queue.SimpleQueue()
+
+    def work() -> None:
+        while (req := todo.get()) is not None:
+            events.put((req, None))
+            events.put((req, evaluate(spec, req, impl, options)))
+
+    for req in requirements:
+        todo.put(req)
+    # Daemons: a check that does not end when interrupted does not keep the process.
+    workers = [
+        threading.Thread(target=work, name=f"check-{i}", daemon=True)
+        for i in range(max(1, min(threads, len(requirements))))
+    ]
+    for worker in workers:
+        todo.put(None)
+        worker.start()
+    try:
+        for _ in range(2 * len(requirements)):
+            req, result = events.get()
+            if result is None:
+                started(req)
+            else:
+                finished(req, result)
+    except BaseException:
+        from conformance.launcher import stop_all
+
+        stop_all()
+        deadline = time.monotonic() + UNWIND
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        raise

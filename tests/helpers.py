@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -22,3 +23,18 @@ def script(tmp_path: Path, source: str, name: str = "server.py") -> Implementati
     path = tmp_path / name
     path.write_text(source)
     return adhoc([sys.executable, str(path), "{port}", "{host}"], name=name)
+
+
+def processes_with(token: str) -> list[int]:
+    """The live processes whose command line holds `token`."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                cmdline = Path(entry.path, "cmdline").read_bytes()
+                status = Path(entry.path, "status").read_text()
+                if token.encode() in cmdline and "State:\tZ" not in status:
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found

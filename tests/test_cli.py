@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import pytest
 
 from conformance.cli import default_workers
 from conformance.report import SCHEMA
-from tests.helpers import ROOT, SERVERS
+from tests.helpers import ROOT, SERVERS, processes_with
 
 CLI = [sys.executable, "-m", "conformance.cli"]
 OK = [sys.executable, str(SERVERS / "ok_selectors.py"), "{port}", "{host}"]
@@ -179,11 +181,44 @@ def test_rfc862_spec_runs_with_no_new_code():
 
 def test_enough_workers_that_the_longest_check_sets_the_pace(monkeypatch):
     """Checks mostly wait, so a run overlaps them on more workers than CPUs, up to four a CPU."""
+    from conformance.plugin import cost
+    from conformance.profiles import get_profile
     from conformance.spec import DEFAULT_SPEC, load_spec
 
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    one = [r.check for r in load_spec(DEFAULT_SPEC).requirements]
+    spec = load_spec(DEFAULT_SPEC)
+    one = [cost(r, get_profile("default")) for r in spec.requirements]
     assert default_workers(one) == 3  # the rest fit beside persist on two more
     assert default_workers(one * 8) == 8  # every implementation: four a CPU
-    assert default_workers(["persist"] * 5) == 5  # each idles alone
-    assert default_workers(["listen"]) == 1
+    persist = cost(spec.requirement("persist"), get_profile("default"))
+    assert default_workers([persist] * 5) == 5  # each idles alone
+    assert default_workers([cost(spec.requirement("listen"), get_profile("default"))]) == 1
+    # quick idles a fifth as long: persist is no longer much the longest
+    assert default_workers([cost(r, get_profile("quick")) for r in spec.requirements]) == 7
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_check_stops_its_servers(tmp_path, sig):
+    """Ctrl-C (or SIGTERM) ends a check at once, with one line and status 2, and leaves none of
+    its servers running: its checks run in threads, which do not hear the signal."""
+    token = f"interrupted-{sig.name}-{os.getpid()}"
+    path = tmp_path / f"{token}.py"
+    path.write_text((SERVERS / "ok_selectors.py").read_text())
+    command = [sys.executable, str(path), "{port}", "{host}"]
+    cli = subprocess.Popen(
+        [*CLI, "check", "-q", "--", *command],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(processes_with(token)) < 3:  # the command, and a supervisor and its server
+        assert time.monotonic() < deadline and cli.poll() is None, cli.communicate()
+        time.sleep(0.05)
+    cli.send_signal(sig)
+    _, err = cli.communicate(timeout=30)
+    assert cli.returncode == 2, err
+    assert err.strip().splitlines()[-1] == "echo-conformance: interrupted"
+    assert "Traceback" not in err
+    assert processes_with(token) == []

@@ -28,6 +28,7 @@ from conformance.outcome import NonConformance, UsageError
 from conformance.sandbox import ENV
 from conformance.sandbox import isolation as isolation_available
 from conformance.view import view_paths
+from tests.helpers import processes_with
 
 LISTEN = """
 import os, socket, sys, time
@@ -48,20 +49,6 @@ def target(tmp_path: Path, source: str, *args: str) -> Target:
 
 def short(spec, **timeouts):
     return dataclasses.replace(spec, timeouts=dataclasses.replace(spec.timeouts, **timeouts))
-
-
-def processes_with(token: str) -> list[int]:
-    found = []
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                cmdline = Path(entry.path, "cmdline").read_bytes()
-                status = Path(entry.path, "status").read_text()
-                if token.encode() in cmdline and "State:\tZ" not in status:
-                    found.append(int(entry.name))
-            except OSError:
-                pass
-    return found
 
 
 def test_ready_when_it_accepts(tmp_path, spec, isolation):
