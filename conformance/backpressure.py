@@ -73,6 +73,16 @@ def await_backpressure(session: Session, peer: Peer, limit: float) -> Backpressu
     return seen if seen.held else None
 
 
+def read_slice(session: Session, peer: Peer, count: int) -> None:
+    """`peer` reads `count` more reply bytes, then stops reading again: a slow reader, which
+    wakes the server to send it more than it then takes."""
+    peer.conn.reading = True
+    until = peer.stream.received + count
+    done = lambda: peer.stream.received >= until or peer.settled  # noqa: E731
+    session.run([peer], done, session.timeouts.reply, "reading a slice of its replies")
+    peer.conn.reading = False
+
+
 def unreached(session: Session, peer: Peer, when: str) -> RunnerError:
     """The error of a check whose client `peer` could not bring about backpressure `when`,
     with the last reading of its connection (an error carries no transcript)."""

@@ -23,7 +23,7 @@ from typing import Any, NoReturn
 from hypothesis import strategies as st
 
 from conformance.attribution import Prerequisites
-from conformance.backpressure import Backpressure, await_backpressure, unreached
+from conformance.backpressure import Backpressure, await_backpressure, read_slice, unreached
 from conformance.endings import CaseWatch, Ended, judge_ended_between, judge_ended_in
 from conformance.launcher import Server
 from conformance.listeners import TCP_CLOSE_WAIT
@@ -168,10 +168,11 @@ def payloads(max_size: int) -> st.SearchStrategy[bytes]:
     )
 
 
-def round_trip(session: Session, data: bytes, name: str | None = None) -> Peer:
+def round_trip(session: Session, data: bytes, name: str | None = None, while_: str = "") -> Peer:
+    """A new connection sends `data` and gets its reply (`while_`: for a failure's summary)."""
     peer = session.connect(name)
     peer.write(data)
-    session.replies(peer)
+    session.run([peer], lambda: peer.settled, session.timeouts.reply, while_)
     return peer
 
 
@@ -624,10 +625,15 @@ def _forget(s: Session) -> None:
     s.transcript.events = s.transcript.events[-60:]
 
 
+# Slices a slow reader takes, each what its receive buffer holds: the first already wakes the
+# server to send more than fits (a blocking send() then blocks); the others in case it did not.
+SLOW_READS = 4
+
+
 def check_concurrent(ctx: Context) -> None:
     """Clients connected at once are served independently: one that writes until every buffer
-    is full and reads nothing (so the server cannot send it its replies) holds up no other;
-    then a stateful model of many clients."""
+    is full and reads nothing (so the server cannot send it its replies) holds up no other, nor
+    does it when it then reads slowly; then a stateful model of many clients."""
     from conformance.machine import run_clients_machine
 
     p = ctx.params
@@ -636,12 +642,25 @@ def check_concurrent(ctx: Context) -> None:
         s.fill(hog, p["unread"], p["still"])
         held = await_backpressure(s, hog, s.timeouts.stall)
         round_trip(s, b"served while another client reads nothing?", "other")
+        slices = 0
+        while held is not None and slices < SLOW_READS:
+            slices += 1
+            # Then a slow reader: it takes what its buffer holds, and nothing again.  Woken to
+            # send it more, the server must not block in send() (a blocking socket) until the
+            # client takes it all.
+            read_slice(s, hog, held.client.unread)
+            held = await_backpressure(s, hog, s.timeouts.stall)
+            slowly = "while another client reads its replies slowly"
+            round_trip(s, b"and while it reads slowly?", while_=slowly)
         hog.conn.reading = True
         s.replies(hog, idle_timeout=s.timeouts.stall)
     run_clients_machine(ctx)
     if held is None:
-        raise unreached(s, hog, "while the other client was served")
-    ctx.show(f"another client served while one's replies were held up: {held}")
+        raise unreached(s, hog, "while the other clients were served")
+    ctx.show(
+        "other clients served while one's replies were held up, before and after each of the "
+        f"{slices} slices of them it read: {held}"
+    )
 
 
 def check_idle_cpu(ctx: Context) -> None:

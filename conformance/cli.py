@@ -53,14 +53,14 @@ from conformance.impls import Implementation, adhoc, find_impl, registry
 from conformance.junit import write_junit
 from conformance.outcome import UsageError
 from conformance.platforms import require_linux
-from conformance.plugin import RESULT_KEY, cost, longest_first
+from conformance.plugin import RESULT_KEY, cost
 from conformance.profiles import PROFILE_ENV, PROFILES, get_profile
 from conformance.progress import CheckProgress, GradeProgress
 from conformance.report import Entry, Report, render_matrix, render_report, write_json
-from conformance.runner import Options, Result, run_in_threads
+from conformance.runner import Job, Options, Result, run_in_threads
 from conformance.sandbox import FALLBACK_NOTE, isolation
 from conformance.settings import find_settings
-from conformance.spec import DEFAULT_SPEC, Requirement, Spec, SpecError, load_spec
+from conformance.spec import DEFAULT_SPEC, Spec, SpecError, load_spec
 from conformance.view import shared_folders
 
 EXIT_OK, EXIT_NONCONFORMANT, EXIT_USAGE = 0, 1, 2
@@ -136,10 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="N",
-        help="parallel workers (0 or 1: none, all in this process; default: one more than "
-        "the CPUs, 1 for one check)",
+        help="checks at once: threads for one implementation, pytest-xdist workers for --all "
+        "(0 or 1: one at a time; default: enough that the longest check sets the pace)",
     )
-    check.add_argument("-v", "--verbose", action="store_true", help="show pytest's output")
+    check.add_argument(
+        "-v", "--verbose", action="store_true", help="run the checks under pytest, with its output"
+    )
     check.add_argument(
         "-q", "--quiet", action="store_true", help="no progress lines: only the final report"
     )
@@ -401,15 +403,19 @@ def pytest_args(
     return out + common_args(args, costs)
 
 
-def default_workers(costs: list[float]) -> int:
-    """Enough parallel workers (for checks that each take about `costs` seconds) that the
-    longest check sets the pace: checks mostly wait on servers (an idle window, a reply
-    timeout), so more workers than CPUs overlap the waits, up to four a CPU (on 2 cores, `check
-    --all` takes 46 s with 3 workers, 24 s with 8); at least one more than the CPUs, and never
-    more than the checks."""
+# Checks at once, at most, per CPU: checks mostly wait on their servers, but each runs one (or
+# more), and a busy-polling one takes a core.  pytest-xdist workers are processes of their own.
+WORKERS_PER_CPU = 4  # on 2 cores, pytest's `check --all` took 46 s with 3 workers, 24 s with 8
+THREADS_PER_CPU = 6  # on 2 cores, `check --all` in threads: 23 s with 8, 17 s with 12
+
+
+def default_workers(costs: list[float], per_cpu: int = WORKERS_PER_CPU) -> int:
+    """Enough checks at once (each taking about `costs` seconds) that the longest one sets
+    the pace: at least one more than the CPUs, at most `per_cpu` a CPU, never more than the
+    checks."""
     cpus = os.cpu_count() or 1
     overlapped = math.ceil(sum(costs) / max(costs, default=1.0))
-    return min(max(overlapped, cpus + 1), 4 * cpus, len(costs))
+    return min(max(overlapped, cpus + 1), per_cpu * cpus, len(costs))
 
 
 def common_args(args: argparse.Namespace, costs: list[float]) -> list[str]:
@@ -560,8 +566,8 @@ def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
         collector.on_result, collector.on_running = progress.result, progress.running
     started = time.monotonic()
     try:
-        if len(impls) == 1 and not args.verbose:
-            run_in_process(args, spec, impls[0], collector)
+        if not args.verbose:
+            run_in_process(args, spec, impls, collector)
         else:
             run_pytest(pytest_args(args, spec, impls, command), collector)
     finally:
@@ -602,37 +608,39 @@ def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
 
 
 def run_in_process(
-    args: argparse.Namespace, spec: Spec, impl: Implementation, collector: Collector
+    args: argparse.Namespace, spec: Spec, impls: list[Implementation], collector: Collector
 ) -> None:
-    """One implementation's checks in threads of this process (runner.run_in_threads), longest
-    first: no pytest worker process to start, so the first check starts at once."""
+    """The checks in threads of this process (runner.run_in_threads), longest first: no pytest
+    worker process to start, so the first check starts at once."""
     options = Options(
         profile=get_profile(args.profile),
         seed=args.seed,
         reply_timeout=args.timeout,
         shared=tuple(args.share),
     )
-    chosen = [
-        req
+    jobs = [
+        (impl, req)
+        for impl in impls
         for req in spec.requirements
         if (not args.only or req.id in args.only) and (not impl.only or req.id in impl.only)
     ]
-    requirements = longest_first(chosen, options.profile)
+    jobs.sort(key=lambda job: -cost(job[1], options.profile))  # longest first; stable
     workers = args.workers
     if workers is None:
-        workers = default_workers([cost(req, options.profile) for req in requirements])
+        costs = [cost(req, options.profile) for _, req in jobs]
+        workers = default_workers(costs, THREADS_PER_CPU)
 
-    def started(req: Requirement) -> None:
-        collector.started(req.id, (impl.name, req.id))
+    def started(job: Job) -> None:
+        collector.started(f"{job[0].name}::{job[1].id}", (job[0].name, job[1].id))
 
-    def finished(req: Requirement, result: Result) -> None:
+    def finished(job: Job, result: Result) -> None:
         fields = ("outcome", "summary", "evidence", "details")
         entry = {name: getattr(result, name) for name in fields}
-        collector.record((impl.name, req.id), entry, result.duration_s)
-        collector.ended(req.id)
+        collector.record((job[0].name, job[1].id), entry, result.duration_s)
+        collector.ended(f"{job[0].name}::{job[1].id}")
 
     with sigterm_interrupts():
-        run_in_threads(spec, impl, requirements, options, workers, started, finished)
+        run_in_threads(spec, jobs, options, workers, started, finished)
 
 
 @contextlib.contextmanager

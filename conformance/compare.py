@@ -38,6 +38,7 @@ from conformance.impls import Implementation, find_impl, registry
 from conformance.launcher import Server
 from conformance.max_clients import measure_max_clients
 from conformance.model import Transform
+from conformance.net import raise_nofile
 from conformance.outcome import NonConformance, RunnerError, UsageError
 from conformance.spec import Spec, load_spec
 from conformance.workloads import (
@@ -128,7 +129,7 @@ def compare(
     progress: Callable[[str], None] = lambda line: None,
 ) -> Comparison:
     """Measure each implementation in turn (never two at once: they would share the CPUs)."""
-    _raise_nofile(budget.max_clients + 1024)
+    raise_nofile(budget.max_clients + 1024)
     machine = Machine.here()
     started = time.monotonic()
     results = []
@@ -137,16 +138,6 @@ def compare(
         results.append(measure_impl(impl, budget))
         progress(f"measured {impl.name} in {results[-1].seconds:.1f} s")
     return Comparison(machine, budget, command, time.monotonic() - started, results)
-
-
-def _raise_nofile(need: int) -> None:
-    """The runner holds every client socket: raise its own descriptor limit as far as allowed."""
-    import resource  # not on Windows, where the CLI must still import (platforms.py)
-
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < need:
-        target = need if hard == resource.RLIM_INFINITY else min(need, hard)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 # -- the command -----------------------------------------------------------------------------

@@ -339,3 +339,15 @@ def _rewatch(
     if want:
         poller.register(fd, want)
         by_fd[fd] = c
+
+
+def raise_nofile(need: int) -> int:
+    """The runner holds every client socket: raise its own descriptor limit towards `need`, as
+    far as allowed (what a server may hold is the spec's, set apart).  The limit now."""
+    import resource  # not on Windows, where the CLI must still import (platforms.py)
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < need:
+        soft = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return need if soft == resource.RLIM_INFINITY else soft

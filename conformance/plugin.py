@@ -230,11 +230,6 @@ def cost(req: Requirement, profile: Profile) -> float:
     return COST.get(req.check, DEFAULT_COST)
 
 
-def longest_first(requirements: list[Requirement], profile: Profile) -> list[Requirement]:
-    """A stable sort: those that cost the same keep their order."""
-    return sorted(requirements, key=lambda req: -cost(req, profile))
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Slow checks first (a stable sort: other tests keep their order and their place), each
     paired with a quick one: pytest-xdist hands each worker two tests at the start, and the

@@ -199,6 +199,12 @@ HINTS = (
         "when recv() returns b'' the server must close the connection",
     ),
     (
+        "reads its replies slowly",
+        "a client that reads slowly holds up the others: is a socket left blocking (accept() "
+        "does not make the new socket non-blocking)? Call setblocking(False) on each accepted "
+        "socket, and keep what send() did not take for later",
+    ),
+    (
         "missing reply",
         "no reply in time: does the server wait for a newline or a full buffer, or stop "
         "reading while it has replies to send? Answer what recv() returned at once",

@@ -103,49 +103,53 @@ def evaluate(
 
 
 UNWIND = 5.0  # seconds an interrupted run waits for its checks to end, their servers killed
+SPARE_DESCRIPTORS = 512  # a check's own, beyond a crowd as large as the server's limit
+
+Job = tuple[Implementation, Requirement]
 
 
 def run_in_threads(
     spec: Spec,
-    impl: Implementation,
-    requirements: Sequence[Requirement],
+    jobs: Sequence[Job],
     options: Options,
     threads: int,
-    started: Callable[[Requirement], None],
-    finished: Callable[[Requirement, Result], None],
+    started: Callable[[Job], None],
+    finished: Callable[[Job, Result], None],
 ) -> None:
-    """Evaluate one implementation's requirements in this process, `threads` at a time, in the
-    order given.  The checks mostly wait on their servers, so threads overlap them as well as
-    processes would, without a process to start for each (Hypothesis is thread-safe).
-    `started` and `finished` are called in the calling thread, as each check starts and ends.
+    """Evaluate each (implementation, requirement) in this process, `threads` at a time, in
+    the order given.  The checks mostly wait on their servers, so threads overlap them as well
+    as processes would, without a process to start first (Hypothesis is thread-safe).
+    `started` and `finished` are called in the calling thread as each check starts and ends.
 
     Interrupted (KeyboardInterrupt, in the calling thread), it kills every server, waits for
     the checks to end (UNWIND) and raises again."""
-    todo: queue.SimpleQueue[Requirement | None] = queue.SimpleQueue()
-    events: queue.SimpleQueue[tuple[Requirement, Result | None]] = queue.SimpleQueue()
+    from conformance.net import raise_nofile
+
+    # Every client socket is this process's: as many checks at once as its descriptors allow.
+    each = spec.limits.nofile + SPARE_DESCRIPTORS
+    threads = max(1, min(threads, len(jobs), raise_nofile(threads * each) // each))
+    todo: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+    events: queue.SimpleQueue[tuple[Job, Result | None]] = queue.SimpleQueue()
 
     def work() -> None:
-        while (req := todo.get()) is not None:
-            events.put((req, None))
-            events.put((req, evaluate(spec, req, impl, options)))
+        while (job := todo.get()) is not None:
+            events.put((job, None))
+            events.put((job, evaluate(spec, job[1], job[0], options)))
 
-    for req in requirements:
-        todo.put(req)
+    for job in jobs:
+        todo.put(job)
     # Daemons: a check that does not end when interrupted does not keep the process.
-    workers = [
-        threading.Thread(target=work, name=f"check-{i}", daemon=True)
-        for i in range(max(1, min(threads, len(requirements))))
-    ]
+    workers = [threading.Thread(target=work, daemon=True) for _ in range(threads)]
     for worker in workers:
         todo.put(None)
         worker.start()
     try:
-        for _ in range(2 * len(requirements)):
-            req, result = events.get()
+        for _ in range(2 * len(jobs)):
+            job, result = events.get()
             if result is None:
-                started(req)
+                started(job)
             else:
-                finished(req, result)
+                finished(job, result)
     except BaseException:
         from conformance.launcher import stop_all
 

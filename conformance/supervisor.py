@@ -171,7 +171,7 @@ def serve(channel: socket.socket, init: int) -> int:
     code: int | None = None
     while True:
         try:
-            ready, _, _ = select.select([channel.fileno(), wake_r], [], [])
+            ready = readable([channel.fileno(), wake_r])
         except InterruptedError:
             continue
         if wake_r in ready:
@@ -186,6 +186,16 @@ def serve(channel: socket.socket, init: int) -> int:
         send(init, signal.SIGKILL)
         code = os.waitstatus_to_exitcode(os.waitpid(init, 0)[1]) & 0xFF
     return code
+
+
+def readable(fds: list[int]) -> list[int]:
+    """Those of `fds` with something to read, or closed: waits until one has.  poll(), not
+    select(): descriptors passed from the runner keep their numbers, which pass select()'s
+    1024 in a runner holding a crowd's sockets."""
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
+    return [fd for fd, _ in poller.poll()]
 
 
 REQUEST = struct.Struct("=iiiI")  # family, type, protocol, how many
@@ -473,7 +483,7 @@ def supervise(
     ended: int | None = None
     while ended is None:
         try:
-            ready, _, _ = select.select([*open_sinks, wake_r], [], [])
+            ready = readable([*open_sinks, wake_r])
         except InterruptedError:
             continue
         for fd in ready:

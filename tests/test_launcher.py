@@ -61,6 +61,33 @@ def test_ready_when_it_accepts(tmp_path, spec, isolation):
         assert port_is_free("127.0.0.1", server.port) == (isolation == "isolated")
 
 
+def test_a_server_started_while_the_runner_holds_many_descriptors_is_served(
+    tmp_path, spec, isolation
+):
+    """The descriptors passed to the supervisor keep the runner's numbers, past 1024 when the
+    runner holds a crowd's sockets (a run in threads): its waits must not use select()."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"the hard descriptor limit ({hard}) is below 1200")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = []
+    try:
+        while not held or held[-1] < 1100:
+            held.append(os.open(os.devnull, os.O_RDONLY))
+        with Server(target(tmp_path, LISTEN.format(extra="")), spec) as server:
+            server.start()
+            with server.new_socket(socket.AF_INET) as client:
+                assert client.fileno() > 1024
+                client.connect(server.address)
+            assert server.alive()
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
 def test_exit_before_listening_fails_fast_with_status_and_stderr(tmp_path, spec):
     source = "import sys; print('boom: no port for me', file=sys.stderr); sys.exit(3)"
     start = time.monotonic()

@@ -85,7 +85,7 @@ def test_a_subset_says_so_in_its_verdict_and_reports(tmp_path: Path) -> None:
     jsonschema.validate(data, json.loads(SCHEMA.read_text()))
     assert (data["requirements_checked"], data["requirements_in_spec"]) == (2, 12)
     assert data["suite"]["version"] == __version__
-    assert data["suite"]["spec"] == "uppercase-echo 1.3.0"
+    assert data["suite"]["spec"] == "uppercase-echo 1.4.0"
     assert data["suite"]["python"].endswith(".".join(map(str, sys.version_info[:3])))
     props = {p.get("name"): p.get("value") for p in ET.parse(junit).iter("property")}
     assert props["requirements checked"] == "2 of 12"
