@@ -5,10 +5,10 @@ deviation.  Stateless checks run Hypothesis examples on fresh connections of one
 server that has ended since the check started fails the check, and is never restarted to turn
 its crash into a pass.
 
-Each check is registered (CHECKS) with the condition it must bring about: a short send(), an
-EOF while replies are owed, EMFILE...  It shows that the condition occurred (Context.show, from
-what the kernel or the server's replies say); a check that passes without showing it ends in an
-error instead (runner.check_requirement), never a pass.
+Each check is registered in catalog.CATALOG, with the condition it must bring about: a short
+send(), an EOF while replies are owed, EMFILE...  It shows that the condition occurred
+(Context.show, from what the kernel or the server's replies say); a check that passes without
+showing it ends in an error instead (runner.check_requirement), never a pass.
 """
 
 from __future__ import annotations
@@ -891,31 +891,3 @@ def _no_emfile(watch: DescriptorWatch, total: int) -> str:
         f"than {held} of its {limit} descriptors (does it serve each client in a process of its "
         "own, or refuse clients beyond a cap of its own?)"
     )
-
-
-@dataclass(frozen=True)
-class Check:
-    run: Callable[[Context], None]
-    # What the check must bring about, and show that it did (Context.show), to judge anything:
-    # without it a pass would claim what was never tried.
-    condition: str
-
-
-CHECKS: dict[str, Check] = {
-    "listen": Check(check_listen, "a connection accepted (not left in the accept queue)"),
-    "transform": Check(check_transform, "every byte value, 0 to 255, sent and answered"),
-    "stream": Check(check_stream, "a short send(): reply bytes the server holds, unsent"),
-    "prompt": Check(check_prompt, "a 1-byte request answered, no newline, no EOF"),
-    "persist": Check(check_persist, "a connection idle for the spec's window, then served"),
-    "close-on-eof": Check(check_close_on_eof, "the client's EOF read while replies are owed"),
-    "survive-reset": Check(check_survive_reset, "a reset while the server holds unsent replies"),
-    "many-connections": Check(
-        check_many_connections, "more connections, in turn, than the server has descriptors"
-    ),
-    "concurrent": Check(check_concurrent, "a client served while another's replies are held up"),
-    "idle-cpu": Check(check_idle_cpu, "idle after a reset with replies the server could not send"),
-    "capacity": Check(check_capacity, "the spec's number of clients connected at once, answered"),
-    "survive-fd-limit": Check(
-        check_survive_fd_limit, "EMFILE: a crowd beyond the descriptors a process may hold"
-    ),
-}

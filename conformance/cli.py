@@ -37,6 +37,7 @@ import pytest
 from conformance import compare
 from conformance.about import version_text
 from conformance.bundled import SPEC_DIR
+from conformance.catalog import cost
 from conformance.corpus import Unavailable, implementation, load_catalog
 from conformance.grade import (
     DEFAULT_COMMAND,
@@ -53,7 +54,7 @@ from conformance.impls import Implementation, adhoc, find_impl, registry
 from conformance.junit import write_junit
 from conformance.outcome import UsageError
 from conformance.platforms import require_linux
-from conformance.plugin import RESULT_KEY, cost
+from conformance.plugin import RESULT_KEY
 from conformance.profiles import PROFILE_ENV, PROFILES, get_profile
 from conformance.progress import CheckProgress, GradeProgress
 from conformance.report import Entry, Report, render_matrix, render_report, write_json
@@ -136,8 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="N",
-        help="checks at once: threads for one implementation, pytest-xdist workers for --all "
-        "(0 or 1: one at a time; default: enough that the longest check sets the pace)",
+        help="checks at once, in threads (with -v: pytest-xdist workers; 0 or 1: one at a "
+        "time; default: enough that the longest check sets the pace)",
     )
     check.add_argument(
         "-v", "--verbose", action="store_true", help="run the checks under pytest, with its output"
@@ -631,13 +632,14 @@ def run_in_process(
         workers = default_workers(costs, THREADS_PER_CPU)
 
     def started(job: Job) -> None:
-        collector.started(f"{job[0].name}::{job[1].id}", (job[0].name, job[1].id))
+        key = (job[0].name, job[1].id)
+        collector.started("::".join(key), key)
 
     def finished(job: Job, result: Result) -> None:
+        key = (job[0].name, job[1].id)
         fields = ("outcome", "summary", "evidence", "details")
-        entry = {name: getattr(result, name) for name in fields}
-        collector.record((job[0].name, job[1].id), entry, result.duration_s)
-        collector.ended(f"{job[0].name}::{job[1].id}")
+        collector.record(key, {f: getattr(result, f) for f in fields}, result.duration_s)
+        collector.ended("::".join(key))
 
     with sigterm_interrupts():
         run_in_threads(spec, jobs, options, workers, started, finished)

@@ -21,10 +21,11 @@ from typing import Any, TypeVar
 
 import pytest
 
+from conformance.catalog import cost
 from conformance.impls import Implementation, adhoc, find_impl, registry
 from conformance.outcome import NonConformance, NotJudged, RunnerError, UsageError
 from conformance.platforms import require_linux
-from conformance.profiles import PROFILES, Profile, get_profile
+from conformance.profiles import PROFILES, get_profile
 from conformance.runner import Options, check_requirement
 from conformance.sandbox import FALLBACK_NOTE, isolation
 from conformance.spec import DEFAULT_SPEC, Requirement, Spec, SpecError, load_spec
@@ -203,31 +204,6 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Fil
         return SpecFile.from_parent(parent, path=file_path)
     # The bundled spec, outside the folder pytest runs in: ids read `echo.toml::server::upper`.
     return SpecFile.from_parent(parent, path=file_path, nodeid=file_path.name)
-
-
-# Rough seconds each check takes on a correct server: the slow ones start first, so that with
-# parallel workers no long check is left to run alone at the end.  (Kept here, not in checks.py:
-# collecting need not import Hypothesis, and a parallel run starts no test before every worker
-# has collected.)
-COST = {
-    "concurrent": 1.7,
-    "survive-reset": 1.3,
-    "idle-cpu": 1.0,
-    "stream": 1.0,
-    "survive-fd-limit": 1.0,
-    "close-on-eof": 0.8,
-    "capacity": 0.5,
-    "many-connections": 0.4,
-    "listen": 0.2,
-}
-DEFAULT_COST = 0.5  # the others
-
-
-def cost(req: Requirement, profile: Profile) -> float:
-    """Rough seconds the check of `req` takes on a correct server with `profile`."""
-    if req.check == "persist":  # its idle window (checks.idle_window) and the examples' margin
-        return float(req.params["idle"]) * profile.idle_scale + 0.5
-    return COST.get(req.check, DEFAULT_COST)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

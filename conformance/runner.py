@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from conformance.catalog import CATALOG, function
 from conformance.impls import Implementation
 from conformance.outcome import NonConformance, NotJudged, RunnerError
 from conformance.profiles import Profile, get_profile
@@ -44,7 +45,7 @@ def check_requirement(
     NotJudged, NonConformance (fail) or anything else (error)."""
     # Imported here: the processes that only choose and report checks (the command line, a
     # parallel run's controller) need not load Hypothesis and the driver.
-    from conformance.checks import CHECKS, Context
+    from conformance.checks import Context
     from conformance.launcher import Server
 
     spec = with_options(spec, options)
@@ -58,8 +59,8 @@ def check_requirement(
             why = "the server never listened"
             raise NotJudged((listen,), why, exc.summary, exc.evidence, exc.details) from None
         ctx = Context(spec, requirement, server, options.profile, options.seed)
-        check = CHECKS[requirement.check]
-        check.run(ctx)
+        check = CATALOG[requirement.check]
+        function(requirement.check)(ctx)
         if ctx.shown is None:
             raise RunnerError(
                 f"it could not bring about its condition ({check.condition}), so it judged "

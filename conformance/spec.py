@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.bundled import SPEC_DIR
+from conformance.catalog import CATALOG
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -22,30 +23,6 @@ DEFAULT_SPEC = SPEC_DIR / "echo.toml"
 LEVELS = ("MUST", "SHOULD")
 HALF_CLOSE_BEHAVIOURS = ("flush-then-close",)
 RESET_BEHAVIOURS = ("drop-connection",)
-
-# The runner's checks and the parameters each takes (name -> type).  This is the schema of a
-# requirement's `params` table: a spec may use any check, with exactly these parameters.
-CHECK_PARAMS: dict[str, dict[str, type]] = {
-    "listen": {},
-    "transform": {"max_size": int},
-    "stream": {"max_writes": int, "max_write": int, "big_write": int, "pause": float},
-    "prompt": {"max_size": int},
-    "persist": {"writes": int, "idle": float, "long_haul": int},
-    "close-on-eof": {"max_size": int, "owed": int, "pause": float},
-    "survive-reset": {"big_reply": int, "rounds": int, "burst": int},
-    "many-connections": {"connections": int, "parallel": int, "checkpoint": int},
-    "concurrent": {"clients": int, "steps": int, "unread": int, "still": float},
-    "idle-cpu": {
-        "clients": int,
-        "window": float,
-        "tick_window": float,
-        "max_share": float,
-        "unread": int,
-        "still": float,
-    },
-    "capacity": {"connections": int},
-    "survive-fd-limit": {"clients": int, "beyond": int, "hold": float},
-}
 
 TIMEOUTS = ("startup", "connect", "reply", "close", "stall", "settle", "grace")
 
@@ -230,8 +207,8 @@ def load_spec(path: str | Path = DEFAULT_SPEC) -> Spec:
     )
 
 
-def _positive(reader: TableReader, name: str, kind: type) -> Any:
-    value = reader.get(name, kind)
+def _positive(reader: TableReader, name: str, kind: type, default: Any = ...) -> Any:
+    value = reader.get(name, kind, default)
     if value <= 0:
         reader.fail(reader.key(name), f"must be > 0, got {value}")
     return value
@@ -268,7 +245,7 @@ def _requirements(top: TableReader) -> tuple[Requirement, ...]:
             r.fail(r.key("id"), f"must be letters, digits and '-', got {rid!r}")
         if any(prev.id == rid for prev in out):
             r.fail(r.key("id"), f"duplicate id {rid!r}")
-        check = r.choice("check", tuple(CHECK_PARAMS))
+        check = r.choice("check", tuple(CATALOG))
         params = _params(r, check)
         points = r.get("points", int)
         if points < 0:
@@ -288,7 +265,8 @@ def _requirements(top: TableReader) -> tuple[Requirement, ...]:
 
 
 def _params(req: TableReader, check: str) -> dict[str, Any]:
-    schema = CHECK_PARAMS[check]
+    """The check's parameters (catalog.CATALOG): those the spec gives, else their defaults."""
+    schema = CATALOG[check].params
     p = TableReader(req.path, req.get("params", dict, {}), req.key("params"))
-    p.no_extra(schema)
-    return {name: _positive(p, name, kind) for name, kind in schema.items()}
+    p.no_extra(dict(schema))
+    return {name: _positive(p, name, param.kind, param.default) for name, param in schema.items()}

@@ -12,6 +12,7 @@ import pytest
 
 from conformance import checks, launcher
 from conformance.backpressure import Backpressure, await_backpressure
+from conformance.catalog import CATALOG
 from conformance.runner import evaluate
 from tests.helpers import SERVERS, script, server
 
@@ -35,14 +36,14 @@ def test_correct_server_passes_everything_and_each_check_shows_its_condition(spe
     failed = {r: res.summary for r, res in outcomes.items() if res.outcome != "pass"}
     assert failed == {}
     for rid, result in outcomes.items():
-        check = checks.CHECKS[spec.requirement(rid).check]
+        check = CATALOG[spec.requirement(rid).check]
         assert result.details["condition"] == check.condition, rid
         assert result.details["shown"], rid
 
 
 def test_a_check_that_never_brings_about_its_condition_is_an_error(spec, quick, monkeypatch):
     """A check that ends without showing its condition judged nothing: an error, not a pass."""
-    idle = checks.CHECKS["idle-cpu"]
+    idle = CATALOG["idle-cpu"]
     # The check as it would be if it never noted what it brought about.
     monkeypatch.setattr(checks.Context, "show", lambda self, note: None)
     result = evaluate(spec, spec.requirement("idle-cpu"), server("ok_selectors.py"), quick)

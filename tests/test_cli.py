@@ -181,7 +181,7 @@ def test_rfc862_spec_runs_with_no_new_code():
 
 def test_enough_workers_that_the_longest_check_sets_the_pace(monkeypatch):
     """Checks mostly wait, so a run overlaps them on more workers than CPUs, up to four a CPU."""
-    from conformance.plugin import cost
+    from conformance.catalog import cost
     from conformance.profiles import get_profile
     from conformance.spec import DEFAULT_SPEC, load_spec
 

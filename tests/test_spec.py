@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance.catalog import CATALOG, function
 from conformance.model import Transform
 from conformance.spec import DEFAULT_SPEC, SPEC_DIR, SpecError, load_spec
 
@@ -97,3 +98,24 @@ def test_overlapping_ranges_are_refused(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(SpecError, match="cannot read"):
         load_spec(tmp_path / "nope.toml")
+
+
+def test_a_parameter_left_out_is_the_catalogs_default_which_is_the_bundled_specs(tmp_path):
+    """The catalog types each check's parameters and gives each a default: echo.toml's value,
+    so a spec that leaves one out checks as the bundled one does."""
+    bundled = load_spec(DEFAULT_SPEC)
+    for req in bundled.requirements:
+        schema = CATALOG[req.check].params
+        assert {name: p.default for name, p in schema.items()} == req.params, req.id
+        assert all(isinstance(v, schema[k].kind) for k, v in req.params.items()), req.id
+    path = broken(tmp_path, "params = { max_size = 64 }", "")
+    assert load_spec(path).requirement("prompt").params == {"max_size": 64}
+    path = broken(tmp_path, "max_size = 64 }", "max_size = 0 }")
+    with pytest.raises(SpecError, match=r"requirement\[3\].params.max_size: must be > 0"):
+        load_spec(path)
+
+
+def test_every_check_in_the_catalog_names_its_function():
+    for name, check in CATALOG.items():
+        assert callable(function(name)), name
+        assert check.condition and check.cost > 0, name

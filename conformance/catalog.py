@@ -1,0 +1,167 @@
+"""The check catalog: every check the runner has, by the name a spec's `check` names it, in one
+registration each: its function, its parameters (typed, with units and defaults), the condition
+it must bring about, and what it costs.
+
+Data only: the command line, a parallel run's controller and spec loading read it without
+importing a check (Hypothesis, the driver).  A check's function is named as "module:function" and
+imported when the check runs (`function`).  Where is requirement X checked?  Its spec entry says
+`check = "NAME"`; CATALOG["NAME"].run says where.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from conformance.profiles import Profile
+    from conformance.spec import Requirement
+
+
+@dataclass(frozen=True)
+class Param:
+    """A check's parameter, as a spec's `params` table gives it (always > 0)."""
+
+    kind: type[int] | type[float]
+    unit: str
+    default: int | float
+
+
+@dataclass(frozen=True)
+class Check:
+    run: str  # "module:function", the function taking a checks.Context
+    # What the check must bring about, and show that it did (Context.show), to judge anything:
+    # without it a pass would claim what was never tried.
+    condition: str
+    # Rough seconds it takes on a correct server, for scheduling: the slow ones start first, so
+    # that no long check is left to run alone at the end.
+    cost: float
+    params: Mapping[str, Param] = field(default_factory=dict)
+    # A parameter in seconds that the profile scales (Profile.idle_scale) and the check spends
+    # waiting: it adds to the cost.
+    scaled_wait: str | None = None
+
+
+def _check(
+    run: str, condition: str, cost: float, scaled_wait: str | None = None, **params: Param
+) -> Check:
+    return Check(f"conformance.checks:{run}", condition, cost, params, scaled_wait)
+
+
+def _bytes(default: int) -> Param:
+    return Param(int, "bytes", default)
+
+
+def _seconds(default: float) -> Param:
+    return Param(float, "seconds", default)
+
+
+def _count(unit: str, default: int) -> Param:
+    return Param(int, unit, default)
+
+
+CATALOG: dict[str, Check] = {
+    "listen": _check("check_listen", "a connection accepted (not left in the accept queue)", 0.2),
+    "transform": _check(
+        "check_transform",
+        "every byte value, 0 to 255, sent and answered",
+        0.5,
+        max_size=_bytes(300),
+    ),
+    "stream": _check(
+        "check_stream",
+        "a short send(): reply bytes the server holds, unsent",
+        1.0,
+        max_writes=_count("writes", 8),
+        max_write=_bytes(20000),
+        big_write=_bytes(4194304),
+        pause=_seconds(0.3),
+    ),
+    "prompt": _check(
+        "check_prompt", "a 1-byte request answered, no newline, no EOF", 0.5, max_size=_bytes(64)
+    ),
+    "persist": _check(
+        "check_persist",
+        "a connection idle for the spec's window, then served",
+        0.5,  # and its idle window: the examples overlap it
+        scaled_wait="idle",
+        writes=_count("writes", 50),
+        idle=_seconds(5.0),
+        long_haul=_bytes(2097152),
+    ),
+    "close-on-eof": _check(
+        "check_close_on_eof",
+        "the client's EOF read while replies are owed",
+        0.8,
+        max_size=_bytes(200000),
+        owed=_bytes(4194304),
+        pause=_seconds(0.1),
+    ),
+    "survive-reset": _check(
+        "check_survive_reset",
+        "a reset while the server holds unsent replies",
+        1.3,
+        big_reply=_bytes(2097152),
+        rounds=_count("examples", 3),
+        burst=_count("resets", 1200),
+    ),
+    "many-connections": _check(
+        "check_many_connections",
+        "more connections, in turn, than the server has descriptors",
+        0.4,
+        connections=_count("connections", 2000),
+        parallel=_count("connections", 4),
+        checkpoint=_count("connections", 100),
+    ),
+    "concurrent": _check(
+        "check_concurrent",
+        "a client served while another's replies are held up",
+        1.7,
+        clients=_count("clients", 16),
+        steps=_count("steps", 30),
+        unread=_bytes(33554432),
+        still=_seconds(0.1),
+    ),
+    "idle-cpu": _check(
+        "check_idle_cpu",
+        "idle after a reset with replies the server could not send",
+        1.0,
+        clients=_count("clients", 4),
+        window=_seconds(0.25),
+        tick_window=_seconds(0.5),
+        max_share=Param(float, "of a core", 0.05),
+        unread=_bytes(33554432),
+        still=_seconds(0.1),
+    ),
+    "capacity": _check(
+        "check_capacity",
+        "the spec's number of clients connected at once, answered",
+        0.5,
+        connections=_count("connections", 256),
+    ),
+    "survive-fd-limit": _check(
+        "check_survive_fd_limit",
+        "EMFILE: a crowd beyond the descriptors a process may hold",
+        1.0,
+        clients=_count("clients", 8),
+        beyond=_count("connections", 64),
+        hold=_seconds(0.3),
+    ),
+}
+
+
+def cost(req: Requirement, profile: Profile) -> float:
+    """Rough seconds the check of `req` takes on a correct server with `profile`."""
+    check = CATALOG[req.check]
+    if check.scaled_wait is None:
+        return check.cost
+    return check.cost + float(req.params[check.scaled_wait]) * profile.idle_scale
+
+
+def function(name: str) -> Callable[[Any], None]:
+    """The check's function, imported now."""
+    module, _, attr = CATALOG[name].run.partition(":")
+    run: Callable[[Any], None] = getattr(importlib.import_module(module), attr)
+    return run
