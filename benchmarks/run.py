@@ -53,7 +53,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's conformance, whatever is installed
 
-from conformance.checks import round_trip  # noqa: E402
+from conformance.checks.context import round_trip  # noqa: E402
 from conformance.impls import registry  # noqa: E402
 from conformance.launcher import Server, Target  # noqa: E402
 from conformance.model import Transform  # noqa: E402

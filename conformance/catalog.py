@@ -47,7 +47,7 @@ class Check:
 def _check(
     run: str, condition: str, cost: float, scaled_wait: str | None = None, **params: Param
 ) -> Check:
-    return Check(f"conformance.checks:{run}", condition, cost, params, scaled_wait)
+    return Check(f"conformance.checks.{run}", condition, cost, params, scaled_wait)
 
 
 def _bytes(default: int) -> Param:
@@ -63,15 +63,17 @@ def _count(unit: str, default: int) -> Param:
 
 
 CATALOG: dict[str, Check] = {
-    "listen": _check("check_listen", "a connection accepted (not left in the accept queue)", 0.2),
+    "listen": _check(
+        "exchange:check_listen", "a connection accepted (not left in the accept queue)", 0.2
+    ),
     "transform": _check(
-        "check_transform",
+        "exchange:check_transform",
         "every byte value, 0 to 255, sent and answered",
         0.5,
         max_size=_bytes(300),
     ),
     "stream": _check(
-        "check_stream",
+        "exchange:check_stream",
         "a short send(): reply bytes the server holds, unsent",
         1.0,
         max_writes=_count("writes", 8),
@@ -80,10 +82,13 @@ CATALOG: dict[str, Check] = {
         pause=_seconds(0.3),
     ),
     "prompt": _check(
-        "check_prompt", "a 1-byte request answered, no newline, no EOF", 0.5, max_size=_bytes(64)
+        "exchange:check_prompt",
+        "a 1-byte request answered, no newline, no EOF",
+        0.5,
+        max_size=_bytes(64),
     ),
     "persist": _check(
-        "check_persist",
+        "lifetime:check_persist",
         "a connection idle for the spec's window, then served",
         0.5,  # and its idle window: the examples overlap it
         scaled_wait="idle",
@@ -92,7 +97,7 @@ CATALOG: dict[str, Check] = {
         long_haul=_bytes(2097152),
     ),
     "close-on-eof": _check(
-        "check_close_on_eof",
+        "lifetime:check_close_on_eof",
         "the client's EOF read while replies are owed",
         0.8,
         max_size=_bytes(200000),
@@ -100,7 +105,7 @@ CATALOG: dict[str, Check] = {
         pause=_seconds(0.1),
     ),
     "survive-reset": _check(
-        "check_survive_reset",
+        "lifetime:check_survive_reset",
         "a reset while the server holds unsent replies",
         1.3,
         big_reply=_bytes(2097152),
@@ -108,7 +113,7 @@ CATALOG: dict[str, Check] = {
         burst=_count("resets", 1200),
     ),
     "many-connections": _check(
-        "check_many_connections",
+        "clients:check_many_connections",
         "more connections, in turn, than the server has descriptors",
         0.4,
         connections=_count("connections", 2000),
@@ -116,7 +121,7 @@ CATALOG: dict[str, Check] = {
         checkpoint=_count("connections", 100),
     ),
     "concurrent": _check(
-        "check_concurrent",
+        "clients:check_concurrent",
         "a client served while another's replies are held up",
         1.7,
         clients=_count("clients", 16),
@@ -125,7 +130,7 @@ CATALOG: dict[str, Check] = {
         still=_seconds(0.1),
     ),
     "idle-cpu": _check(
-        "check_idle_cpu",
+        "clients:check_idle_cpu",
         "idle after a reset with replies the server could not send",
         1.0,
         clients=_count("clients", 4),
@@ -136,13 +141,13 @@ CATALOG: dict[str, Check] = {
         still=_seconds(0.1),
     ),
     "capacity": _check(
-        "check_capacity",
+        "clients:check_capacity",
         "the spec's number of clients connected at once, answered",
         0.5,
         connections=_count("connections", 256),
     ),
     "survive-fd-limit": _check(
-        "check_survive_fd_limit",
+        "descriptors:check_survive_fd_limit",
         "EMFILE: a crowd beyond the descriptors a process may hold",
         1.0,
         clients=_count("clients", 8),

@@ -24,7 +24,7 @@ from conformance.outcome import NonConformance, NotJudged
 from conformance.session import Session
 
 if TYPE_CHECKING:
-    from conformance.checks import Context
+    from conformance.checks.context import Context
 
 NO_CASE = object()  # no case has passed yet
 

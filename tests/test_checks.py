@@ -10,9 +10,10 @@ import subprocess
 
 import pytest
 
-from conformance import checks, launcher
+from conformance import launcher
 from conformance.backpressure import Backpressure, await_backpressure
 from conformance.catalog import CATALOG
+from conformance.checks import Context, exchange
 from conformance.runner import evaluate
 from tests.helpers import SERVERS, script, server
 
@@ -45,7 +46,7 @@ def test_a_check_that_never_brings_about_its_condition_is_an_error(spec, quick, 
     """A check that ends without showing its condition judged nothing: an error, not a pass."""
     idle = CATALOG["idle-cpu"]
     # The check as it would be if it never noted what it brought about.
-    monkeypatch.setattr(checks.Context, "show", lambda self, note: None)
+    monkeypatch.setattr(Context, "show", lambda self, note: None)
     result = evaluate(spec, spec.requirement("idle-cpu"), server("ok_selectors.py"), quick)
     assert result.outcome == "error", result.summary
     assert f"could not bring about its condition ({idle.condition})" in result.summary
@@ -144,7 +145,7 @@ def test_stream_shows_the_backpressure_it_brings_about(spec, quick, monkeypatch)
         readings.append((held, notes))
         return held
 
-    monkeypatch.setattr(checks, "await_backpressure", recorded)
+    monkeypatch.setattr(exchange, "await_backpressure", recorded)
     result = evaluate(spec, spec.requirement("stream"), server("ok_selectors.py"), quick)
     assert result.outcome == "pass", result.summary
     assert len(readings) == 1  # the explicit backpressure case

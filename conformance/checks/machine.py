@@ -28,7 +28,7 @@ from conformance.properties import ShrinkBudget, hypothesis_settings, run_hypoth
 from conformance.session import BATCH, Peer, Session
 
 if TYPE_CHECKING:
-    from conformance.checks import Context
+    from conformance.checks.context import Context
 
 F = TypeVar("F", bound=Callable[..., None])
 IDLE = 0.01  # seconds an `idle` step lets pass (bytes that arrive meanwhile are still judged)
