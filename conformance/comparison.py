@@ -13,9 +13,9 @@ import os
 import platform
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
+from conformance import procfs
 from conformance.sandbox import isolation
 from conformance.workloads import Budget, IdleCpu, Latency, MaxClients, Throughput
 
@@ -44,11 +44,11 @@ class Machine:
 
     @classmethod
     def here(cls) -> Machine:
-        memory_kib = int((_proc_field("/proc/meminfo", "MemTotal") or "0 kB").split()[0])
+        memory_kib = int((procfs.machine_field("/proc/meminfo", "MemTotal") or "0 kB").split()[0])
         return cls(
             date=datetime.now().astimezone().isoformat(timespec="seconds"),
             cpus=os.cpu_count() or 0,
-            cpu_model=_proc_field("/proc/cpuinfo", "model name") or platform.processor(),
+            cpu_model=procfs.machine_field("/proc/cpuinfo", "model name") or platform.processor(),
             memory_gib=round(memory_kib / (1 << 20), 1),
             python=platform.python_version(),
             kernel=f"{platform.system()} {platform.release()}",
@@ -98,15 +98,3 @@ class Comparison:
                 for r in data["results"]
             ],
         )
-
-
-def _proc_field(path: str, name: str) -> str:
-    """A "name : value" line's value in a /proc file (cpuinfo, meminfo), or ""."""
-    try:
-        for line in Path(path).read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == name:
-                return value.strip()
-    except OSError:
-        pass
-    return ""

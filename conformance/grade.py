@@ -29,7 +29,7 @@ from conformance.launcher import Target
 from conformance.outcome import UsageError, not_judged
 from conformance.report import Entry, Report, hint, render_report
 from conformance.runner import Options, Result, evaluate
-from conformance.spec import Spec
+from conformance.spec import Requirement, Spec
 
 DEFAULT_COMMAND = "python3 server.py"
 ELSEWHERE = re.compile(r"it listens on port (\d+) instead")
@@ -109,6 +109,12 @@ OnResult = Callable[[tuple[str, str], Result], None]  # (submission, requirement
 RunRest = Callable[[Spec, list[Implementation], list[str], OnResult], None]
 
 
+def first_requirement(spec: Spec) -> Requirement:
+    """The requirement every submission is checked on first, alone: that it listens (checked
+    by `listen`), else the spec's first."""
+    return spec.requirement(spec.checked_by("listen") or spec.requirements[0].id)
+
+
 def grade(
     spec: Spec,
     subs: list[Submission],
@@ -121,7 +127,7 @@ def grade(
     """Grade every submission; `run_rest` runs the requirements after `listen` (pytest) and
     hands over each result as it comes; `progress` hears of each submission as it is done."""
     started = time.monotonic()
-    listen = spec.requirements[0]
+    listen = first_requirement(spec)
     runnable = [s for s in subs if s.impl is not None]
 
     def first(sub: Submission) -> Result:
@@ -200,14 +206,15 @@ def _report(
     impl = sub.impl or Implementation(sub.name, f"submission {sub.name}", target)
     replay = replay_template(spec, sub, shared)
     report = Report(spec, impl, command, replay=replay, shared=shared)
+    listen = first_requirement(spec).id
     for req in spec.requirements:
-        result = first if req.id == spec.requirements[0].id else results.get((sub.name, req.id))
+        result = first if req.id == listen else results.get((sub.name, req.id))
         outcome, summary, evidence, took = "fail", "", "", 0.0
         details: dict[str, Any] = {}
         if sub.impl is None:
             summary = sub.problem
         elif result is None and first is not None and first.outcome != "pass":
-            outcome, listen = "not-judged", spec.requirements[0].id
+            outcome = "not-judged"
             why = "the server does not accept connections"
             summary = not_judged([listen], why)
             details = {"needs": [listen], "why": why, "failure": summary}
@@ -254,7 +261,7 @@ def replay_template(spec: Spec, sub: Submission, shared: tuple[str, ...] = ()) -
 def _progress_line(report: Report) -> str:
     """`alice: 78/100 nonconformant (12.3 s)  (upper, stream)`: the time is its checks' (they
     run among other submissions' checks, so not the wall time)."""
-    max_score = sum(e.points for e in report.entries)
+    max_score = report.max_score
     failed = [e.id for e in report.entries if e.outcome != "pass"]
     took = sum(e.duration_s for e in report.entries)
     tail = f"  ({', '.join(failed)})" if failed else ""
@@ -273,7 +280,7 @@ def write_grades(out: Path, spec: Spec, reports: list[Report], subs: list[Submis
         # Last, so that a spreadsheet shows the grades first: what graded each row.
         writer.writerow([*CSV_HEAD, *spec.ids, "graded_by"])
         for r in reports:
-            row = [r.impl.name, r.score, sum(e.points for e in r.entries), r.verdict]
+            row = [r.impl.name, r.score, r.max_score, r.verdict]
             writer.writerow([*row, *(e.outcome for e in r.entries), graded_by(r.spec)])
     for r in reports:
         folder = out / r.impl.name
@@ -292,7 +299,7 @@ def summary_table(reports: list[Report]) -> str:
     width = max([len(r.impl.name) for r in reports] + [len("submission")])
     lines = [f"{'submission':<{width}}  score  verdict        not passed"]
     for r in reports:
-        max_score = sum(e.points for e in r.entries)
+        max_score = r.max_score
         failed = ", ".join(e.id for e in r.entries if e.outcome != "pass")
         score = f"{r.score:>3}/{max_score:<3}"
         lines.append(f"{r.impl.name:<{width}}  {score} {r.verdict:<14} {failed}")

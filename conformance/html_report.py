@@ -128,9 +128,6 @@ def _declared(reports: list[Report]) -> bool:
     return any(e.expected == "fail" for r in reports for e in r.entries)
 
 
-def _max(r: Report) -> int:
-    return sum(e.points for e in r.entries)
-
 
 def _header(reports: list[Report], title: str, command: str, when: str, noun: str) -> str:
     specs = sorted({(r.spec.name, r.spec.version, r.spec.path.name) for r in reports})
@@ -144,9 +141,9 @@ def _header(reports: list[Report], title: str, command: str, when: str, noun: st
     contrary = sum(len(r.unexpected) for r in reports)
     if noun == "submission":
         scores = [r.score for r in reports]
-        full = sum(1 for r in reports if r.score == _max(r))
+        full = sum(1 for r in reports if r.score == r.max_score)
         mean = sum(scores) / len(scores) if scores else 0.0
-        top = max((_max(r) for r in reports), default=0)
+        top = max((r.max_score for r in reports), default=0)
         totals.append(f"score: mean {mean:.1f}/{top}, {full} with full marks")
     elif _declared(reports):
         totals.append(
@@ -247,7 +244,7 @@ def _row(r: Report, ids: list[str]) -> str:
         f'data-score="{r.score}" data-contrary="{contrary}">'
         f'<th scope="row" title="{text(r.command)}">{text(name)}</th>'
         f'<td class="v-{verdict}">{VERDICT_TEXT[verdict]}</td>'
-        f'<td class="num">{r.score}/{_max(r)}</td>'
+        f'<td class="num">{r.score}/{r.max_score}</td>'
         f'<td class="num">{contrary}</td>' + "".join(cells) + "</tr>"
     )
 

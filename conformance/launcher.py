@@ -23,11 +23,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from conformance import procfs
 from conformance.listeners import Listeners, Queues
 from conformance.locks import NameLock, PortLock, claim_uid
 from conformance.outcome import NonConformance, RunnerError, UsageError
@@ -380,7 +381,7 @@ class Server:
         """Is the server running?  Isolated: is its PID 1 (the supervisor outlives it)."""
         if self.proc is None or self.proc.poll() is not None:
             return False
-        return self._init_pid is None or _alive(self._init_pid)
+        return self._init_pid is None or procfs.alive(self._init_pid)
 
     def _wait_port_free(self, timeout: float) -> None:
         deadline = time.monotonic() + max(0.0, timeout)
@@ -494,9 +495,9 @@ class Server:
         init = self._init_pid
         if init is not None:
             # The kernel ends a PID namespace's other processes before its PID 1 is gone.
-            _until(lambda: not _alive(init), grace, 0.005)
+            _until(lambda: not procfs.alive(init), grace, 0.005)
         else:  # SIGKILLed, its processes end a moment later: none is to be seen after stop()
-            _until(lambda: not any(_alive(pid) for pid in self.pids()), grace, 0.005)
+            _until(lambda: not any(procfs.alive(pid) for pid in self.pids()), grace, 0.005)
 
     def _close_handles(self) -> None:
         if self._listeners is not None:
@@ -617,7 +618,7 @@ class Server:
 
     def listening_ports(self) -> list[int]:
         """The ports the server's own processes listen on."""
-        inodes = self._socket_inodes()
+        inodes = procfs.socket_inodes(self.pids())
         return [x.port for x in self.listeners.all() if x.inode in inodes] if self.listeners else []
 
     def pids(self) -> list[int]:
@@ -625,72 +626,29 @@ class Server:
         when isolated, else those in its process group.  For reading /proc about the server."""
         if self.proc is None:
             return []
-        mine: list[int] = []
         if self._init_pid is not None:
-            try:
-                ns = os.readlink(f"/proc/{self._init_pid}/ns/pid")
-            except OSError:
-                return []
-            for pid in _pids():
-                try:
-                    if os.readlink(f"/proc/{pid}/ns/pid") == ns:
-                        mine.append(pid)
-                except OSError:
-                    continue
-            return mine
-        for pid in _pids():
-            stat = _stat(pid)
-            if stat and int(stat[2]) == self.proc.pid:  # [2]: the process group
-                mine.append(pid)
-        return mine
+            return procfs.in_pid_namespace_of(self._init_pid)
+        return procfs.in_group(self.proc.pid)
 
     def _deaf_to_sigterm(self) -> bool:
         """Is every live process of the server (its supervisors aside) ignoring SIGTERM?  Then
         the grace period would be wasted.  (When none is left, the supervisor is finishing.)"""
         supervisors = {self.proc.pid if self.proc else 0, self._init_pid}
-        bit = 1 << (signal.SIGTERM - 1)
         deaf = False
         for pid in self.pids():
             if pid in supervisors:
                 continue
-            try:
-                status = Path(f"/proc/{pid}/status").read_text()
-            except OSError:
-                continue
-            fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
-            if fields.get("State", "").startswith("Z"):
-                continue
-            if not int(fields.get("SigIgn", "0"), 16) & bit:
+            ignored = procfs.ignores(pid, signal.SIGTERM)
+            if ignored is False:
                 return False  # it catches SIGTERM, or is ending by it right now
-            deaf = True
+            deaf = deaf or bool(ignored)
         return deaf
-
-    def _socket_inodes(self) -> set[int]:
-        inodes = set()
-        for pid in self.pids():
-            try:
-                for fd in os.scandir(f"/proc/{pid}/fd"):
-                    link = os.readlink(fd.path)
-                    if link.startswith("socket:["):
-                        inodes.add(int(link[8:-1]))
-            except OSError:
-                continue
-        return inodes
 
     def descriptors(self) -> tuple[int, int] | None:
         """(held, limit) of the server's process with the fewest descriptors to spare: how many
         it has open (/proc/PID/fd) and its soft RLIMIT_NOFILE.  A process holding `limit` has
         run out: its next accept() fails with EMFILE.  None when no process can be read."""
-        fullest: tuple[int, int] | None = None
-        for pid in self.pids():
-            limit = _nofile(pid)
-            try:
-                held = len(os.listdir(f"/proc/{pid}/fd"))
-            except OSError:
-                continue
-            if limit is not None and (fullest is None or limit - held < fullest[1] - fullest[0]):
-                fullest = (held, limit)
-        return fullest
+        return procfs.fullest(self.pids())
 
     @property
     def exact_cpu(self) -> bool:
@@ -702,40 +660,7 @@ class Server:
         every live process, in clock ticks."""
         if self._cgroups is not None and (exact := self._cgroups.cpu_seconds()) is not None:
             return exact
-        tick = os.sysconf("SC_CLK_TCK")
-        total = 0
-        for pid in self.pids():
-            stat = _stat(pid)
-            if stat:
-                total += int(stat[11]) + int(stat[12])  # utime, stime
-        return total / tick
-
-
-def _pids() -> Iterator[int]:
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            yield int(entry.name)
-
-
-def _stat(pid: int) -> list[str] | None:
-    """/proc/PID/stat from its third field on (man 5 proc), or None when it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat[stat.rindex(")") + 2 :].split()
-
-
-def _nofile(pid: int) -> int | None:
-    """The soft descriptor limit of a process ("Max open files  512  512  files"), or None."""
-    try:
-        for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
-            if line.startswith("Max open files"):
-                soft = line.removeprefix("Max open files").split()[0]
-                return int(soft) if soft.isdigit() else None
-    except OSError:
-        pass
-    return None
+        return procfs.cpu_seconds(self.pids())
 
 
 def _until(done: Callable[[], bool], timeout: float, step: float = 0.002) -> bool:
@@ -746,12 +671,6 @@ def _until(done: Callable[[], bool], timeout: float, step: float = 0.002) -> boo
             return False
         time.sleep(step)
     return True
-
-
-def _alive(pid: int) -> bool:
-    """Running (not ended, not a zombie waiting to be reaped)."""
-    stat = _stat(pid)
-    return stat is not None and stat[0] not in ("Z", "X")
 
 
 def _signal_name(number: int) -> str:

@@ -26,7 +26,7 @@ from conformance.impls import Implementation, adhoc, find_impl, registry
 from conformance.outcome import NonConformance, NotJudged, RunnerError, UsageError
 from conformance.platforms import require_linux
 from conformance.profiles import PROFILES, get_profile
-from conformance.runner import Options, check_requirement
+from conformance.runner import Options, evaluate
 from conformance.sandbox import FALLBACK_NOTE, isolation
 from conformance.spec import DEFAULT_SPEC, Requirement, Spec, SpecError, load_spec
 from conformance.view import shared_folders
@@ -270,26 +270,20 @@ class RequirementItem(pytest.Item):
 
     def runtest(self) -> None:
         cfg: Config = self.config._echo_conformance  # type: ignore[attr-defined]
-        result: dict[str, Any] = {"outcome": "pass", "summary": "", "evidence": "", "details": {}}
-        try:
-            result["details"] = check_requirement(cfg.spec, self.req, self.impl, cfg.options)
-        except NonConformance as exc:
-            outcome = "not-judged" if isinstance(exc, NotJudged) else "fail"
-            result.update(
-                outcome=outcome, summary=exc.summary, evidence=exc.evidence, details=exc.details
-            )
-            raise
-        except Exception as exc:
-            result.update(outcome="error", summary=f"the check could not run: {exc}")
-            raise
-        finally:
-            result.update(
-                impl=self.impl.name,
-                requirement=self.req.id,
-                required=cfg.is_required(self.req),
-                expected="fail" if self.req.id in self.impl.expected_failures else "pass",
-            )
-            self.user_properties.append((RESULT_KEY, json.dumps(result)))
+        result = evaluate(cfg.spec, self.req, self.impl, cfg.options)
+        entry = {
+            "outcome": result.outcome,
+            "summary": result.summary,
+            "evidence": result.evidence,
+            "details": result.details,
+            "impl": self.impl.name,
+            "requirement": self.req.id,
+            "required": cfg.is_required(self.req),
+            "expected": "fail" if self.req.id in self.impl.expected_failures else "pass",
+        }
+        self.user_properties.append((RESULT_KEY, json.dumps(entry)))
+        if result.raised is not None:
+            raise result.raised  # pytest's verdict: a strict xfail takes only NonConformance
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         exc = excinfo.value

@@ -106,6 +106,11 @@ class Report:
         return sum(e.points for e in self.entries if e.outcome == "pass")
 
     @property
+    def max_score(self) -> int:
+        """The points of the requirements checked."""
+        return sum(e.points for e in self.entries)
+
+    @property
     def partial(self) -> bool:
         """Were only some of the spec's requirements checked (--only)?"""
         return len(self.entries) < len(self.spec.requirements)
@@ -127,7 +132,7 @@ class Report:
             "requirements_checked": len(self.entries),
             "requirements_in_spec": len(self.spec.requirements),
             "score": self.score,
-            "max_score": sum(e.points for e in self.entries),
+            "max_score": self.max_score,
             "requirements": [
                 {
                     "id": e.id,

@@ -78,6 +78,8 @@ class Result:
     evidence: str
     duration_s: float
     details: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # What ended the check, for a caller that reports it its own way (pytest); None: a pass.
+    raised: Exception | None = dataclasses.field(default=None, compare=False, repr=False)
 
 
 def evaluate(
@@ -88,19 +90,21 @@ def evaluate(
     outcome: Outcome = "pass"
     summary = evidence = ""
     details: dict[str, Any] = {}
+    raised: Exception | None = None
     try:
         details = dict(check_requirement(spec, requirement, impl, options))
-    except NotJudged as exc:
-        outcome, summary, evidence, details = "not-judged", exc.summary, exc.evidence, exc.details
     except NonConformance as exc:
-        outcome, summary, evidence, details = "fail", exc.summary, exc.evidence, exc.details
+        outcome = "not-judged" if isinstance(exc, NotJudged) else "fail"
+        summary, evidence, details, raised = exc.summary, exc.evidence, exc.details, exc
     except RunnerError as exc:
-        outcome, summary = "error", f"the check could not run: {exc}"
+        outcome, summary, raised = "error", f"the check could not run: {exc}", exc
     except Exception as exc:  # a bug of ours, never the server's fault: its traceback to report
         outcome, summary = "error", f"the check could not run: {exc!r} (a bug of the suite)"
-        evidence = traceback.format_exc(limit=-8)
+        evidence, raised = traceback.format_exc(limit=-8), exc
     took = time.monotonic() - start
-    return Result(requirement.id, requirement.level, outcome, summary, evidence, took, details)
+    return Result(
+        requirement.id, requirement.level, outcome, summary, evidence, took, details, raised
+    )
 
 
 UNWIND = 5.0  # seconds an interrupted run waits for its checks to end, their servers killed

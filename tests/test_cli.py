@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conformance.cli import default_workers
+from conformance.cli.run import default_workers
 from conformance.report import SCHEMA
 from tests.helpers import ROOT, SERVERS, processes_with
 

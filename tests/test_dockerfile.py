@@ -159,7 +159,7 @@ def test_what_it_copies_is_in_the_build_context(instructions):
                 relative = path.relative_to(ROOT).as_posix()
                 assert not excluded(relative, patterns), f"{source}: excluded by .dockerignore"
     # What the wheel is built from is sent, and the working tree's clutter is not.
-    for needed in ("pyproject.toml", "README.md", "conformance/cli.py", "spec/echo.toml"):
+    for needed in ("pyproject.toml", "README.md", "conformance/cli/__init__.py", "spec/echo.toml"):
         assert not excluded(needed, patterns), needed
     assert not excluded("impls/select/server.py", patterns)
     for clutter in (".git/HEAD", ".venv/bin/python", "conformance/__pycache__/cli.cpython-311.pyc"):

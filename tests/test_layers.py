@@ -12,7 +12,7 @@ PACKAGE = Path(conformance.__file__).parent
 # Those that run checks; every other module chooses, loads or reports without loading one.
 RUNS_CHECKS = {"conformance.runner"}
 # What a check may not import: the layers above it.
-ABOVE_THE_CHECKS = {"conformance.runner", "conformance.plugin", "conformance.cli"}
+ABOVE_THE_CHECKS = [["conformance", "runner"], ["conformance", "plugin"], ["conformance", "cli"]]
 
 
 def module_name(path: Path) -> str:
@@ -53,5 +53,5 @@ def test_only_the_runner_runs_checks():
 
 def test_the_checks_import_nothing_above_them():
     for path in (PACKAGE / "checks").glob("*.py"):
-        found = [m for m in imports(path) if m in ABOVE_THE_CHECKS]
+        found = [m for m in imports(path) if m.split(".")[:2] in ABOVE_THE_CHECKS]
         assert not found, f"{module_name(path)} imports {found}"

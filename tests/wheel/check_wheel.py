@@ -366,7 +366,8 @@ def check_wheel(wheel: Path) -> str:
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
     for name in (
-        "conformance/cli.py",
+        "conformance/cli/__init__.py",
+        "conformance/checks/exchange.py",
         "conformance/plugin.py",
         "conformance/_bundled/spec/echo.toml",
         "conformance/_bundled/impls/select/server.py",
