@@ -6,14 +6,22 @@ Data only: the command line, a parallel run's controller and spec loading read i
 importing a check (Hypothesis, the driver).  A check's function is named as "module:function" and
 imported when the check runs (`function`).  Where is requirement X checked?  Its spec entry says
 `check = "NAME"`; CATALOG["NAME"].run says where.
+
+Checks from outside: a package adds one through the entry-point group `echo_conformance.checks`,
+the entry point's name being the check's and its object a `Check` (in a module as light as this
+one: its `run` names the function, imported only when the check runs).  `checks()` has them all.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Any
+
+from conformance.outcome import UsageError
 
 if TYPE_CHECKING:
     from conformance.profiles import Profile
@@ -157,9 +165,30 @@ CATALOG: dict[str, Check] = {
 }
 
 
+ENTRY_POINTS = "echo_conformance.checks"
+
+
+@cache
+def checks() -> Mapping[str, Check]:
+    """The suite's checks and those that installed packages add (ENTRY_POINTS)."""
+    found = dict(CATALOG)
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINTS):
+        where = f"the check {entry.name!r} from {entry.value} ({ENTRY_POINTS} entry point)"
+        if entry.name in found:
+            raise UsageError(f"{where}: the suite has a check of that name; rename it")
+        try:
+            check = entry.load()
+        except Exception as exc:  # whatever a package's import raises: one line, not ours
+            raise UsageError(f"{where}: cannot be loaded: {exc!r}") from None
+        if not isinstance(check, Check):
+            raise UsageError(f"{where}: is a {type(check).__name__}, not a catalog.Check")
+        found[entry.name] = check
+    return found
+
+
 def cost(req: Requirement, profile: Profile) -> float:
     """Rough seconds the check of `req` takes on a correct server with `profile`."""
-    check = CATALOG[req.check]
+    check = checks()[req.check]
     if check.scaled_wait is None:
         return check.cost
     return check.cost + float(req.params[check.scaled_wait]) * profile.idle_scale
@@ -167,6 +196,6 @@ def cost(req: Requirement, profile: Profile) -> float:
 
 def function(name: str) -> Callable[[Any], None]:
     """The check's function, imported now."""
-    module, _, attr = CATALOG[name].run.partition(":")
+    module, _, attr = checks()[name].run.partition(":")
     run: Callable[[Any], None] = getattr(importlib.import_module(module), attr)
     return run

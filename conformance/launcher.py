@@ -61,7 +61,7 @@ _LIVE = _Live()
 
 def stop_all() -> None:
     """Kill every server this process started (their owners' stop() then finds them ended),
-    and let no more start."""
+    and let no more start in this process: it is ending (the command line was interrupted)."""
     with _LIVE.lock:
         _LIVE.stopping = True
         for pgid in _LIVE.groups:

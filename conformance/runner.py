@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from conformance.catalog import CATALOG, function
+from conformance.catalog import checks, function
 from conformance.impls import Implementation
 from conformance.outcome import NonConformance, NotJudged, RunnerError
 from conformance.profiles import Profile, get_profile
@@ -59,7 +59,7 @@ def check_requirement(
             why = "the server never listened"
             raise NotJudged((listen,), why, exc.summary, exc.evidence, exc.details) from None
         ctx = Context(spec, requirement, server, options.profile, options.seed)
-        check = CATALOG[requirement.check]
+        check = checks()[requirement.check]
         function(requirement.check)(ctx)
         if ctx.shown is None:
             raise RunnerError(

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.bundled import SPEC_DIR
-from conformance.catalog import CATALOG
+from conformance.catalog import checks
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -245,7 +245,7 @@ def _requirements(top: TableReader) -> tuple[Requirement, ...]:
             r.fail(r.key("id"), f"must be letters, digits and '-', got {rid!r}")
         if any(prev.id == rid for prev in out):
             r.fail(r.key("id"), f"duplicate id {rid!r}")
-        check = r.choice("check", tuple(CATALOG))
+        check = r.choice("check", tuple(checks()))
         params = _params(r, check)
         points = r.get("points", int)
         if points < 0:
@@ -265,8 +265,8 @@ def _requirements(top: TableReader) -> tuple[Requirement, ...]:
 
 
 def _params(req: TableReader, check: str) -> dict[str, Any]:
-    """The check's parameters (catalog.CATALOG): those the spec gives, else their defaults."""
-    schema = CATALOG[check].params
+    """The check's parameters (catalog): those the spec gives, else their defaults."""
+    schema = checks()[check].params
     p = TableReader(req.path, req.get("params", dict, {}), req.key("params"))
     p.no_extra(dict(schema))
     return {name: _positive(p, name, param.kind, param.default) for name, param in schema.items()}
