@@ -186,12 +186,16 @@ def checks() -> Mapping[str, Check]:
     return found
 
 
+def scaled_wait(req: Requirement, profile: Profile) -> float:
+    """Seconds the check of `req` waits on purpose with `profile`: its `scaled_wait` parameter
+    scaled by the profile (quick looks shorter, thorough longer); 0 for a check without one."""
+    name = checks()[req.check].scaled_wait
+    return 0.0 if name is None else float(req.params[name]) * profile.idle_scale
+
+
 def cost(req: Requirement, profile: Profile) -> float:
     """Rough seconds the check of `req` takes on a correct server with `profile`."""
-    check = checks()[req.check]
-    if check.scaled_wait is None:
-        return check.cost
-    return check.cost + float(req.params[check.scaled_wait]) * profile.idle_scale
+    return checks()[req.check].cost + scaled_wait(req, profile)
 
 
 def function(name: str) -> Callable[[Any], None]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 
 from conformance.backpressure import Backpressure, await_backpressure, unreached
+from conformance.catalog import scaled_wait
 from conformance.checks.context import (
     Context,
     forget,
@@ -32,8 +33,8 @@ GLANCE = 0.001  # seconds a look at the idle connection between examples waits f
 
 def idle_window(ctx: Context) -> float:
     """Seconds the persist check leaves a connection idle: the spec's `idle`, scaled by the
-    profile (quick looks shorter, thorough longer)."""
-    return float(ctx.params["idle"]) * ctx.profile.idle_scale
+    profile (its scaled_wait in the catalog, which its scheduling cost counts too)."""
+    return scaled_wait(ctx.requirement, ctx.profile)
 
 
 @dataclass
