@@ -6,8 +6,9 @@ connections whatever they carry, end on one byte value's answer, or end on that 
 Experiments on a fresh server tell them apart; restarting gathers evidence, it never turns an
 ending into a pass:
 
-- as many plain round trips as the case made end it too: it stops after that many connections,
-  whatever they send (many-connections' property: this check is not judged);
+- as many plain round trips as the server had made when it ended (since its start, not just in
+  that case: the case may only have met a server already on its way out) end it too: it stops
+  after that many connections, whatever they send (many-connections' property: not judged);
 - the byte values the case sent, answered on one connection, end it: upper's property (the
   answer to a byte value);
 - else the case ends it (replayed, it ends it again): this check's fail, the case pinned.
@@ -25,6 +26,7 @@ from conformance.session import Session
 
 if TYPE_CHECKING:
     from conformance.checks.context import Context
+    from conformance.launcher import Server
 
 NO_CASE = object()  # no case has passed yet
 
@@ -35,18 +37,25 @@ class Ended(Exception):
     the ending is judged after it (judge_ended_between)."""
 
 
+@dataclass(frozen=True)
+class Ending:
+    """A server found ended when a case failed: its exit status, and the connections made to it
+    since it started (not just in that case: it may have met a server already on its way out)."""
+
+    status: str
+    connections: int
+
+
 @dataclass
 class CaseWatch:
     """What the Hypothesis cases of one check did: the last that passed, the sessions of the
-    current one and the server's connection count when it began, and which failures came with
-    the server ended."""
+    current one, and which failures came with the server ended."""
 
     shrinking: bool = False  # a case failed: a server found ended is started again
     ended_between: bool = False  # found ended before a case: the rest pass at once
     last_passed: Any = NO_CASE
     sessions: list[Session] = field(default_factory=list)
-    connections_from: int = 0
-    _ended: set[int] = field(default_factory=set)
+    _endings: dict[int, Ending] = field(default_factory=dict)  # by id of the case's failure
 
     def begin(self) -> None:
         self.sessions = []
@@ -59,22 +68,17 @@ class CaseWatch:
             if not self.shrinking:
                 raise Ended  # judged out of Hypothesis: what ended it?
             session.server.restart()
-        if not self.sessions:
-            self.connections_from = session.server.connections
         self.sessions.append(session)
 
-    def failed(self, exc: NonConformance, ended: bool) -> None:
+    def failed(self, exc: NonConformance, server: Server) -> None:
+        """A case failed: if the server has ended, how (before a restart forgets it)."""
         self.shrinking = True
-        if ended:
-            self._ended.add(id(exc))
+        if not server.alive():
+            self._endings[id(exc)] = Ending(server.exit_status(), server.connections)
 
-    def ended_in(self, exc: NonConformance) -> bool:
-        return id(exc) in self._ended
-
-    def connections(self) -> int:
-        """Connections the current case made."""
-        made = self.sessions[0].server.connections - self.connections_from if self.sessions else 0
-        return max(1, made)
+    def ending(self, exc: NonConformance) -> Ending | None:
+        """How the server ended in the case that failed with `exc`, if it did."""
+        return self._endings.get(id(exc))
 
     def sent_values(self) -> bytes:
         """Every byte value the current case sent."""
@@ -111,15 +115,16 @@ def judge_ended_between(ctx: Context, body: Callable[[Any], None], case: Any) ->
         raise failure
     failure = NonConformance(f"{ended}; on a fresh server, this case ended it again: {case!r}")
     failure.evidence = evidence
-    judge_ended_in(ctx, failure, watch)
+    judge_ended_in(ctx, failure, Ending(server.exit_status(), server.connections), watch)
     raise failure
 
 
-def judge_ended_in(ctx: Context, exc: NonConformance, watch: CaseWatch) -> None:
-    """The server ended in the case that failed with `exc`: not judged if plain round trips or
-    the case's byte values end a fresh server too; else return (`exc` is this check's fail)."""
-    ended = f"the server {ctx.server.exit_status()}"
-    n, values = min(watch.connections(), MAX_ROUND_TRIPS), watch.sent_values()
+def judge_ended_in(ctx: Context, exc: NonConformance, ending: Ending, watch: CaseWatch) -> None:
+    """The server ended (`ending`) in the case that failed with `exc`: not judged if as many
+    plain round trips as it had been made since its start, or the case's byte values, end a
+    fresh server too; else return (`exc` is this check's fail)."""
+    ended = f"the server {ending.status}"
+    n, values = min(max(1, ending.connections), MAX_ROUND_TRIPS), watch.sent_values()
     if _other(ctx, "many-connections") and _ends(ctx, lambda: _round_trips(ctx, n)):
         why = f"{ended}: it stops after {n} connection(s), whatever they send"
         _not_judged(ctx, "many-connections", why, exc)

@@ -97,7 +97,7 @@ class Context:
                 watch.ended_between = True
                 return
             except NonConformance as exc:
-                watch.failed(exc, ended=not self.server.alive())
+                watch.failed(exc, self.server)
                 raise
             watch.last_passed = case
 
@@ -111,8 +111,8 @@ class Context:
             raise
         except NonConformance as exc:
             self.watch = None
-            if watch.ended_in(exc):
-                judge_ended_in(self, exc, watch)
+            if ending := watch.ending(exc):
+                judge_ended_in(self, exc, ending, watch)
             raise
         finally:
             self.watch = None
