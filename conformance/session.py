@@ -95,12 +95,15 @@ class Session:
 
     # -- connections ----------------------------------------------------------------------
 
-    def connect(self, name: str | None = None, backpressure: bool = False) -> Peer:
+    def connect(
+        self, name: str | None = None, backpressure: bool = False, patience: float | None = None
+    ) -> Peer:
         """A new client; `backpressure`: one that will stop reading, with a narrow window so
-        that the server's send() comes back short after kilobytes (net.narrow_window)."""
+        that the server's send() comes back short after kilobytes (net.narrow_window);
+        `patience`: seconds the accept queue may stay full first (see pace)."""
         name = name or f"c{len(self.peers) + 1}"
         try:
-            conn = self.dial(name, backpressure)
+            conn = self.dial(name, backpressure, patience)
         except Refused as exc:
             self._settle_exit()
             self.fail(f"{name}: {exc} ({self._server_state()})", not_judged=refused_by(self))
@@ -108,10 +111,10 @@ class Session:
         self.peers.append(peer)
         return peer
 
-    def dial(self, name: str, backpressure: bool = False) -> Conn:
+    def dial(self, name: str, backpressure: bool = False, patience: float | None = None) -> Conn:
         """A client connection, once the accept queue has room (see pace), not yet judged by
         the model (connect makes it a Peer); raises Refused."""
-        self.pace(name)
+        self.pace(name, patience)
         return Conn.connect(
             self.server.address,
             name,
@@ -121,16 +124,18 @@ class Session:
             backpressure,
         )
 
-    def pace(self, name: str) -> None:
+    def pace(self, name: str, patience: float | None = None) -> None:
         """Wait for room in the server's accept queue.  A server with a small listen backlog is
         correct, but a connect beyond it loses its SYN and retries only seconds later; pacing
-        keeps checks fast.  A server that leaves its queue full for the reply timeout while
-        clients wait has stopped accepting: that is the verdict, not a connect timeout later."""
-        queued = self._wait_for_room(self.timeouts.reply)
+        keeps checks fast.  A server that leaves its queue full for `patience` seconds (the
+        reply timeout unless said) while clients wait has stopped accepting: that is the
+        verdict, not a connect timeout later."""
+        patience = self.timeouts.reply if patience is None else patience
+        queued = self._wait_for_room(patience)
         if queued is not None:
             self.fail(
                 f"{name}: cannot connect: the server accepted no connection within "
-                f"{self.timeouts.reply:g} s while {queued} waited in its accept queue "
+                f"{patience:g} s while {queued} waited in its accept queue "
                 f"({self._server_state()}; does it serve one client at a time?)",
                 not_judged=accepts_none(self, f"{queued} connections wait in the accept queue"),
             )

@@ -42,7 +42,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
         run_listed(args, spec, impls, collector)
     finally:
         shutil.rmtree(build, ignore_errors=True)
-    rows, caught, passed, cascade = [], 0, 0, []
+    rows, caught, passed, cascade, why = [], 0, 0, [], []
     reports = {r.impl.name: r for r in build_reports(spec, impls, collector, args, 0.0)}
     for specimen in (s for s in specimens if s.name in reports):
         outcomes = {e.id: e.outcome for e in reports[specimen.name].entries if e.outcome != "skip"}
@@ -54,6 +54,11 @@ def cmd_selftest(args: argparse.Namespace) -> int:
             ok = len(outcomes) == len(spec.ids) and not not_passed
             passed += ok
             verdict = "passed" if ok else "FALSE FAIL"
+            why += [
+                f"{specimen.name} {e.id} {e.outcome}: {e.summary}"
+                for e in reports[specimen.name].entries
+                if e.outcome not in ("pass", "skip")
+            ]
         else:
             ok = all(outcomes.get(rid) == "fail" for rid in specimen.trips)
             caught += ok
@@ -66,6 +71,8 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     print(f"{'server':<{width[0]}}  {'expected':<{width[1]}}  verdict  failed")
     for name, expected, got, verdict in rows:
         print(f"{name:<{width[0]}}  {expected:<{width[1]}}  {verdict:<8} {got}")
+    if why:  # a correct server failed: the suite's bug, or a flaky verdict; say what it saw
+        print("\nwhat failed the correct servers:", *why, sep="\n  ")
     bugs = sum(1 for s in specimens if not s.correct and s.name in reports)
     correct = sum(1 for s in specimens if s.correct and s.name in reports)
     print(f"\nplanted bugs caught: {caught}/{bugs}")
