@@ -54,11 +54,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's conformance, whatever is installed
 
 from conformance.checks.context import round_trip  # noqa: E402
+from conformance.driver.launcher import Server, Target  # noqa: E402
+from conformance.driver.sandbox import isolation  # noqa: E402
 from conformance.impls import registry  # noqa: E402
-from conformance.launcher import Server, Target  # noqa: E402
 from conformance.model import Transform  # noqa: E402
 from conformance.payload import block  # noqa: E402
-from conformance.sandbox import isolation  # noqa: E402
 from conformance.session import EXIT_SETTLE, Session  # noqa: E402
 from conformance.spec import Spec, load_spec  # noqa: E402
 

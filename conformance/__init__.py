@@ -1,9 +1,9 @@
 """echo-conformance: a property-based conformance suite for TCP uppercase-echo servers.
 
 Layers, each depending only on those before it: catalog, spec, bundled, impls (data) -> model
-(sans-IO) -> net, launcher, procfs, locks, view, platforms (driver) -> attribution, session,
-endings, backpressure, properties, checks/ (the checks) -> runner -> plugin -> cli/, settings,
-progress, grade; report, about (what gave a verdict).
+(sans-IO) -> driver/ (sockets, processes, the sandbox, /proc) -> attribution, session, endings,
+backpressure, properties, checks/ (the checks) -> runner -> plugin -> cli/, settings, grade;
+reports/ (what the runner found: data and renderings), compare/ (the I/O models measured).
 DEVELOPMENT.md (in a clone) has the whole map.
 """
 

@@ -25,12 +25,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from conformance.driver.net import Refused, Stalled, pump
 from conformance.model import Kind, State
-from conformance.net import Refused, Stalled, pump
 from conformance.outcome import NonConformance
 
 if TYPE_CHECKING:
-    from conformance.launcher import Server
+    from conformance.driver.launcher import Server
     from conformance.session import Peer, Session
 
 PROBE_QUIET = 0.1  # seconds a probe connection is watched after its replies, for a close

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import NamedTuple
 
-from conformance.net import BACKPRESSURE_MSS, Conn, ReceiveQueue
+from conformance.driver.net import BACKPRESSURE_MSS, Conn, ReceiveQueue
 from conformance.outcome import RunnerError
 from conformance.session import Peer, Session
 

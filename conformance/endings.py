@@ -26,7 +26,7 @@ from conformance.session import Session
 
 if TYPE_CHECKING:
     from conformance.checks.context import Context
-    from conformance.launcher import Server
+    from conformance.driver.launcher import Server
 
 NO_CASE = object()  # no case has passed yet
 

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance.about import graded_by, suite_info
+from conformance.driver.launcher import Target
 from conformance.impls import MANIFEST, Implementation, load_impl
-from conformance.launcher import Target
 from conformance.outcome import UsageError, not_judged
-from conformance.report import Entry, Report, hint, render_report
+from conformance.reports.about import graded_by, suite_info
+from conformance.reports.report import Entry, Report, hint, render_report
 from conformance.runner import Options, Result, evaluate
 from conformance.spec import Requirement, Spec
 

@@ -22,14 +22,14 @@ from typing import Any, TypeVar
 import pytest
 
 from conformance.catalog import cost
+from conformance.driver.platforms import require_linux
+from conformance.driver.sandbox import FALLBACK_NOTE, isolation
+from conformance.driver.view import shared_folders
 from conformance.impls import Implementation, adhoc, find_impl, registry
 from conformance.outcome import NonConformance, NotJudged, RunnerError, UsageError
-from conformance.platforms import require_linux
 from conformance.profiles import PROFILES, get_profile
 from conformance.runner import Options, evaluate
-from conformance.sandbox import FALLBACK_NOTE, isolation
 from conformance.spec import DEFAULT_SPEC, Requirement, Spec, SpecError, load_spec
-from conformance.view import shared_folders
 
 RESULT_KEY = "echo-conformance"  # user_properties key of an item's result (crosses xdist)
 

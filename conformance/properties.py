@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from hypothesis.control import current_build_context
 from hypothesis.errors import Flaky
 
-from conformance.evidence import clip
 from conformance.outcome import NonConformance, NotJudged
 from conformance.profiles import Profile
+from conformance.reports.evidence import clip
 
 
 def hypothesis_settings(profile: Profile, derandomize: bool = True) -> settings:

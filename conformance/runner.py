@@ -46,7 +46,7 @@ def check_requirement(
     # Imported here: the processes that only choose and report checks (the command line, a
     # parallel run's controller) need not load Hypothesis and the driver.
     from conformance.checks import Context
-    from conformance.launcher import Server
+    from conformance.driver.launcher import Server
 
     spec = with_options(spec, options)
     with Server(impl.target, spec, shared=options.shared) as server:
@@ -128,7 +128,7 @@ def run_in_threads(
 
     Interrupted (KeyboardInterrupt, in the calling thread), it kills every server, waits for
     the checks to end (UNWIND) and raises again."""
-    from conformance.net import raise_nofile
+    from conformance.driver.net import raise_nofile
 
     # Every client socket is this process's: as many checks at once as its descriptors allow.
     each = spec.limits.nofile + SPARE_DESCRIPTORS
@@ -156,7 +156,7 @@ def run_in_threads(
             else:
                 finished(job, result)
     except BaseException:
-        from conformance.launcher import stop_all
+        from conformance.driver.launcher import stop_all
 
         stop_all()
         deadline = time.monotonic() + UNWIND

@@ -21,12 +21,20 @@ from conformance.attribution import (
     prerequisite,
     refused_by,
 )
-from conformance.evidence import describe_deviation, details, render_transcript
-from conformance.launcher import Server
+from conformance.driver.launcher import Server
+from conformance.driver.net import (
+    Conn,
+    Refused,
+    Stalled,
+    Transcript,
+    connect_nowait,
+    disperse,
+    pump,
+)
 from conformance.model import Deviation, Kind, ReplyStream, State, Transform
-from conformance.net import Conn, Refused, Stalled, Transcript, connect_nowait, disperse, pump
 from conformance.outcome import NonConformance, NotJudged
 from conformance.payload import block
+from conformance.reports.evidence import describe_deviation, details, render_transcript
 from conformance.spec import Spec
 
 PACE_QUEUE = 4  # connections queued unaccepted before a new connect waits (backlog 5 holds 6)

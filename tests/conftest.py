@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import xmlschema
 
+from conformance.driver.sandbox import ENV
+from conformance.driver.sandbox import isolation as isolation_available
 from conformance.profiles import get_profile
 from conformance.runner import Options
-from conformance.sandbox import ENV
-from conformance.sandbox import isolation as isolation_available
 from conformance.spec import DEFAULT_SPEC, Spec, load_spec
 from tests.users import User, tests_user, unprivileged_user
 

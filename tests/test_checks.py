@@ -10,10 +10,10 @@ import subprocess
 
 import pytest
 
-from conformance import launcher
 from conformance.backpressure import Backpressure, await_backpressure
 from conformance.catalog import CATALOG
 from conformance.checks import Context, exchange
+from conformance.driver import launcher
 from conformance.runner import evaluate
 from tests.helpers import SERVERS, script, server
 

@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 
 from conformance.cli.run import default_workers
-from conformance.report import SCHEMA
+from conformance.reports.report import SCHEMA
 from tests.helpers import ROOT, SERVERS, processes_with
 
 CLI = [sys.executable, "-m", "conformance.cli"]

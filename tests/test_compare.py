@@ -13,18 +13,19 @@ from typing import TypeVar
 
 import pytest
 
-from conformance import compare, workloads
 from conformance.cli import main
-from conformance.compare_report import CHART_NAMES
-from conformance.comparison import Comparison
-from conformance.crowd import Pattern
+from conformance.compare import command as compare
+from conformance.compare import workloads
+from conformance.compare.crowd import Pattern
+from conformance.compare.max_clients import measure_max_clients
+from conformance.compare.report import CHART_NAMES
+from conformance.compare.results import Comparison
+from conformance.compare.workloads import MESSAGE, Budget, IdleCpu, Latency, MaxClients, Throughput
+from conformance.driver.launcher import Server
 from conformance.impls import Implementation, find_impl
-from conformance.launcher import Server
-from conformance.max_clients import measure_max_clients
 from conformance.model import Transform
 from conformance.outcome import UsageError
 from conformance.spec import Spec
-from conformance.workloads import MESSAGE, Budget, IdleCpu, Latency, MaxClients, Throughput
 from tests.helpers import server
 
 QUICK = Budget.quick(max_clients=40)
@@ -205,7 +206,7 @@ def test_html_is_one_page_with_tables_and_charts(run: Path) -> None:
 @pytest.mark.charts
 def test_charts_are_svg(run: Path) -> None:
     pytest.importorskip("matplotlib", reason="charts need matplotlib (the charts extra)")
-    from conformance.charts import render_charts
+    from conformance.compare.charts import render_charts
 
     comp = Comparison.from_json(json.loads((run / "c.json").read_text()))
     charts = render_charts(comp)

@@ -15,7 +15,7 @@ from conformance import catalog
 from conformance.corpus import Unavailable, implementation, load_catalog
 from conformance.impls import Implementation
 from conformance.profiles import get_profile
-from conformance.report import Entry, Report
+from conformance.reports.report import Entry, Report
 from conformance.runner import Options, Result, evaluate
 from conformance.spec import DEFAULT_SPEC, load_spec
 

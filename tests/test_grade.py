@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from conformance.about import isolation_mode
+from conformance.driver.locks import PortLock
+from conformance.driver.sandbox import ENV
+from conformance.driver.sandbox import isolation as isolation_available
 from conformance.grade import find_submissions, merge, shard
-from conformance.html_report import anchor
-from conformance.locks import PortLock
 from conformance.outcome import UsageError
-from conformance.sandbox import ENV
-from conformance.sandbox import isolation as isolation_available
+from conformance.reports.about import isolation_mode
+from conformance.reports.html_report import anchor
 from conformance.spec import DEFAULT_SPEC, load_spec
 from tests.helpers import SERVERS
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from conformance.html_report import anchor, render_html
 from conformance.impls import adhoc
-from conformance.report import Entry, Report
+from conformance.reports.html_report import anchor, render_html
+from conformance.reports.report import Entry, Report
 from conformance.spec import Spec
 from tests.helpers import SERVERS
 from tests.test_cli import run

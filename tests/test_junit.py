@@ -7,8 +7,8 @@ import sys
 import xml.etree.ElementTree as ET
 
 from conformance.impls import adhoc
-from conformance.junit import junit_xml
-from conformance.report import Entry, Report
+from conformance.reports.junit import junit_xml
+from conformance.reports.report import Entry, Report
 from conformance.spec import Spec
 from tests.helpers import SERVERS
 from tests.test_cli import run

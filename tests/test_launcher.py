@@ -19,15 +19,15 @@ from pathlib import Path
 
 import pytest
 
-from conformance import locks
 from conformance.bundled import IMPLS_DIR
-from conformance.launcher import Server, Target, pick_port, port_is_free
-from conformance.locks import SANDBOX_UIDS, PortLock
-from conformance.net import Conn, Transcript, narrow_window
+from conformance.driver import locks
+from conformance.driver.launcher import Server, Target, pick_port, port_is_free
+from conformance.driver.locks import SANDBOX_UIDS, PortLock
+from conformance.driver.net import Conn, Transcript, narrow_window
+from conformance.driver.sandbox import ENV
+from conformance.driver.sandbox import isolation as isolation_available
+from conformance.driver.view import view_paths
 from conformance.outcome import NonConformance, UsageError
-from conformance.sandbox import ENV
-from conformance.sandbox import isolation as isolation_available
-from conformance.view import view_paths
 from tests.helpers import processes_with
 
 LISTEN = """
@@ -407,11 +407,11 @@ def test_backpressure_is_read_from_both_ends_of_a_connection(tmp_path, spec, iso
 # -- the port lock: one fixed-port server at a time without namespaces, across users ----------
 
 NOBODY = ("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups")
-PACKAGE_ROOT = str(Path(locks.__file__).resolve().parent.parent)
+PACKAGE_ROOT = str(Path(locks.__file__).resolve().parents[2])
 HOLDER = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from conformance.locks import PortLock
+from conformance.driver.locks import PortLock
 lock = PortLock(int(sys.argv[2]))
 print("held" if lock.acquire(timeout=float(sys.argv[3])) else "not held", flush=True)
 sys.stdin.read()  # until the test closes stdin, or kills it
@@ -419,7 +419,7 @@ sys.stdin.read()  # until the test closes stdin, or kills it
 
 
 def nobody_python() -> list[str]:
-    """A command that runs Python as user nobody with conformance.locks importable, or skip:
+    """A command that runs Python as user nobody with conformance.driver.locks importable, or skip:
     it takes root to become another user, and an interpreter nobody may run."""
     if os.geteuid() != 0:
         pytest.skip("only root can run a process as another user (nobody)")
@@ -433,7 +433,7 @@ def nobody_python() -> list[str]:
             *NOBODY,
             python,
             "-c",
-            "import sys; sys.path.insert(0, sys.argv[1]); import conformance.locks",
+            "import sys; sys.path.insert(0, sys.argv[1]); import conformance.driver.locks",
             PACKAGE_ROOT,
         ]
         done = subprocess.run(probe, capture_output=True, text=True, timeout=30)

@@ -55,3 +55,36 @@ def test_the_checks_import_nothing_above_them():
     for path in (PACKAGE / "checks").glob("*.py"):
         found = [m for m in imports(path) if m.split(".")[:2] in ABOVE_THE_CHECKS]
         assert not found, f"{module_name(path)} imports {found}"
+
+
+# The driver's contract (conformance/driver/__init__.py): the spec's data and the outcomes only.
+DRIVER_MAY_IMPORT = {"conformance.driver", "conformance.spec", "conformance.outcome"}
+DRIVER_MAY_IMPORT |= {"conformance.bundled", "conformance.profiles", "conformance.payload"}
+
+
+def suite_modules(path: Path) -> set[str]:
+    """The modules of the suite that `path` imports (a name taken from a package: the package)."""
+    known = {module_name(p) for p in PACKAGE.rglob("*.py")}
+    return {m for m in imports(path) if m in known}
+
+
+def test_the_driver_decides_nothing():
+    """The driver imports neither the model nor anything above it: it moves bytes and runs
+    processes, and never judges them."""
+    for path in (PACKAGE / "driver").glob("*.py"):
+        found = {
+            m
+            for m in suite_modules(path)
+            if m != "conformance" and not any(m.startswith(ok) for ok in DRIVER_MAY_IMPORT)
+        }
+        assert not found, f"{module_name(path)} imports {sorted(found)}"
+
+
+def test_reports_run_nothing():
+    """A report renders what the runner found: it imports no check, runner, command line,
+    grading or comparison."""
+    above = ("conformance.checks", "conformance.runner", "conformance.plugin", "conformance.cli")
+    above += ("conformance.grade", "conformance.compare", "conformance.session")
+    for path in (PACKAGE / "reports").glob("*.py"):
+        found = {m for m in suite_modules(path) if m.startswith(above)}
+        assert not found, f"{module_name(path)} imports {sorted(found)}"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance import platforms
+from conformance.driver import platforms
 from conformance.outcome import UsageError
 
 # argv: PLATFORM (or "-" for this one), then what follows the program's name.

@@ -16,9 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conformance.cli.progress import ERASE, CheckProgress
 from conformance.impls import Implementation
-from conformance.progress import ERASE, CheckProgress
-from conformance.report import Entry, Report
+from conformance.reports.report import Entry, Report
 from conformance.spec import Spec
 from tests.helpers import ROOT, SERVERS, server
 from tests.test_cli import CLI, run

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conformance.impls import adhoc
-from conformance.report import Entry, Report, render_matrix, render_report
+from conformance.reports.report import Entry, Report, render_matrix, render_report
 
 
 def entry(rid: str, outcome: str, needs: str = "", **kw: str) -> Entry:

@@ -15,8 +15,8 @@ import jsonschema
 import pytest
 
 from conformance import __version__
-from conformance.report import SCHEMA
-from conformance.sandbox import isolation as isolation_available
+from conformance.driver.sandbox import isolation as isolation_available
+from conformance.reports.report import SCHEMA
 from tests.helpers import ROOT, SERVERS
 from tests.test_cli import CLI, OK, one_line_error, run
 

@@ -11,8 +11,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 from conformance.attribution import Prerequisites
+from conformance.driver.launcher import Server
 from conformance.endings import CaseWatch, Ended, judge_ended_between, judge_ended_in
-from conformance.launcher import Server
 from conformance.model import Kind, LearnedTransform, Transform
 from conformance.outcome import NonConformance, NotJudged
 from conformance.payload import block

@@ -9,7 +9,7 @@ from typing import NoReturn
 from conformance.checks.context import (
     Context,
 )
-from conformance.launcher import Server
+from conformance.driver.launcher import Server
 from conformance.outcome import NonConformance, NotJudged, RunnerError
 from conformance.session import Peer, Session
 

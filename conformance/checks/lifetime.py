@@ -17,8 +17,8 @@ from conformance.checks.context import (
     payloads,
     round_trip,
 )
-from conformance.listeners import TCP_CLOSE_WAIT
-from conformance.net import Stalled, pump
+from conformance.driver.listeners import TCP_CLOSE_WAIT
+from conformance.driver.net import Stalled, pump
 from conformance.payload import block
 from conformance.session import Peer, Session
 

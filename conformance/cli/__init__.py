@@ -11,7 +11,7 @@
 
 Here: the command line's entry (main) and the subcommands' dispatch.  parser.py has its words
 and exit statuses, run.py how checks run (threads, or pytest), reports.py the report files, and
-check.py, grading.py and selftest.py one subcommand each (compare: conformance/compare.py).
+check.py, grading.py and selftest.py one subcommand each (compare: conformance/compare/command.py).
 Rule: nothing here judges a server; a verdict comes from the runner, and reports from report.py.
 
 Exit status: 0 conformant (--all: every outcome as declared; grade: grading ran), 1 not
@@ -26,8 +26,6 @@ import shlex
 import sys
 from pathlib import Path
 
-from conformance import compare
-from conformance.about import version_text
 from conformance.bundled import SPEC_DIR
 from conformance.cli.check import cmd_check
 from conformance.cli.grading import cmd_grade
@@ -35,13 +33,15 @@ from conformance.cli.parser import EXIT_OK, EXIT_USAGE, build_parser
 from conformance.cli.reports import check_outputs
 from conformance.cli.run import RunnerFailed
 from conformance.cli.selftest import cmd_selftest
+from conformance.compare import command as compare
+from conformance.driver.platforms import require_linux
+from conformance.driver.view import shared_folders
 from conformance.grade import merge
 from conformance.impls import registry
 from conformance.outcome import UsageError
-from conformance.platforms import require_linux
 from conformance.profiles import get_profile
+from conformance.reports.about import version_text
 from conformance.spec import DEFAULT_SPEC, SpecError, load_spec
-from conformance.view import shared_folders
 
 __all__ = ["main"]
 

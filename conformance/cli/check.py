@@ -11,13 +11,13 @@ from pathlib import Path
 
 from conformance.bundled import SPEC_DIR
 from conformance.cli.parser import EXIT_NONCONFORMANT, EXIT_OK, EXIT_USAGE, REPORT_FLAGS
+from conformance.cli.progress import CheckProgress
 from conformance.cli.reports import write_reports
 from conformance.cli.run import Collector, pytest_args, run_in_process, run_pytest, say_isolation
 from conformance.impls import Implementation, adhoc, find_impl, registry
 from conformance.outcome import UsageError
 from conformance.profiles import PROFILE_ENV
-from conformance.progress import CheckProgress
-from conformance.report import Entry, Report, render_matrix, render_report, write_json
+from conformance.reports.report import Entry, Report, render_matrix, render_report, write_json
 from conformance.settings import find_settings
 from conformance.spec import DEFAULT_SPEC, Spec, load_spec
 

@@ -8,6 +8,7 @@ import os
 import sys
 
 from conformance.cli.parser import EXIT_OK
+from conformance.cli.progress import GradeProgress
 from conformance.cli.reports import write_reports
 from conformance.cli.run import Collector, run_listed, say_isolation
 from conformance.grade import (
@@ -22,8 +23,7 @@ from conformance.grade import (
 from conformance.impls import Implementation
 from conformance.outcome import UsageError
 from conformance.profiles import get_profile
-from conformance.progress import GradeProgress
-from conformance.report import render_report
+from conformance.reports.report import render_report
 from conformance.runner import Options
 from conformance.spec import Spec, load_spec
 

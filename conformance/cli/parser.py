@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import NoReturn
 
-from conformance import compare
+from conformance.compare import command as compare
 from conformance.grade import (
     DEFAULT_COMMAND,
 )

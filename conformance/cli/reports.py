@@ -8,9 +8,9 @@ import os
 from pathlib import Path
 
 from conformance.cli.parser import REPORT_FLAGS
-from conformance.junit import write_junit
 from conformance.outcome import UsageError
-from conformance.report import Report
+from conformance.reports.junit import write_junit
+from conformance.reports.report import Report
 
 
 def check_outputs(args: argparse.Namespace) -> None:
@@ -45,7 +45,7 @@ def write_reports(
     if args.junit:
         write_junit(args.junit, reports)
     if args.html:
-        from conformance.html_report import render_html  # only when asked for
+        from conformance.reports.html_report import render_html  # only when asked for
 
         title = f"echo-conformance: {title}"
         page = render_html(reports, title=title, command=args.words, noun=noun)

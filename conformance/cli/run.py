@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from conformance.catalog import cost
+from conformance.driver.sandbox import FALLBACK_NOTE, isolation
 from conformance.impls import Implementation
 from conformance.plugin import RESULT_KEY
 from conformance.profiles import get_profile
 from conformance.runner import Job, Options, Result, run_in_threads
-from conformance.sandbox import FALLBACK_NOTE, isolation
 from conformance.spec import Spec
 
 

@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from conformance import procfs
-from conformance.listeners import Listeners, Queues
-from conformance.locks import NameLock, PortLock, claim_uid
+from conformance.driver import procfs
+from conformance.driver.listeners import Listeners, Queues
+from conformance.driver.locks import NameLock, PortLock, claim_uid
+from conformance.driver.sandbox import SUPERVISOR, Cgroups, Network, isolation
+from conformance.driver.view import own_paths, system_links, view_paths
 from conformance.outcome import NonConformance, RunnerError, UsageError
-from conformance.sandbox import SUPERVISOR, Cgroups, Network, isolation
 from conformance.spec import Spec
-from conformance.view import own_paths, system_links, view_paths
 
 POLL = 0.005  # seconds between readiness readings (sock_diag: tens of microseconds)
 TIME_WAIT = 60.0  # Linux holds a closed connection's port this long (a rare race can leave one)

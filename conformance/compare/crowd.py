@@ -13,9 +13,9 @@ import socket
 import time
 from collections.abc import Callable
 
-from conformance.launcher import Server
+from conformance.driver.launcher import Server
+from conformance.driver.net import READ_SIZE, connect_nowait, disperse
 from conformance.model import Transform, describe_byte
-from conformance.net import READ_SIZE, connect_nowait, disperse
 from conformance.session import PACE_QUEUE
 
 STEP = 0.05  # longest poll() wait, so that time limits are looked at often enough

@@ -9,7 +9,7 @@ from __future__ import annotations
 import platform
 
 from conformance import __version__
-from conformance.sandbox import MODES, isolation
+from conformance.driver.sandbox import MODES, isolation
 from conformance.spec import Spec
 
 

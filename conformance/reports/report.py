@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from conformance.about import suite_info
 from conformance.bundled import SPEC_DIR
 from conformance.impls import Implementation
 from conformance.outcome import not_judged
+from conformance.reports.about import suite_info
 from conformance.spec import Spec
 
 SCHEMA = SPEC_DIR / "report.schema.json"

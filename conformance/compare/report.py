@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from html import escape
 
-from conformance.comparison import Comparison
-from conformance.crowd import plural
-from conformance.html import page
+from conformance.compare.crowd import plural
+from conformance.compare.results import Comparison
+from conformance.reports.html import page
 
 CHART_NAMES = ("latency", "throughput", "idle-cpu", "max-clients")  # one per section, in order
 CHARTS_MISSING = "charts need matplotlib: pip install 'echo-conformance[charts]'"

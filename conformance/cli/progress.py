@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
-from conformance.report import Report, id_width, render_head, requirement_line
+from conformance.reports.report import Report, id_width, render_head, requirement_line
 
 Key = tuple[str, str]  # (implementation or submission, requirement id)
 

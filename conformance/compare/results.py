@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from conformance import procfs
-from conformance.sandbox import isolation
-from conformance.workloads import Budget, IdleCpu, Latency, MaxClients, Throughput
+from conformance.compare.workloads import Budget, IdleCpu, Latency, MaxClients, Throughput
+from conformance.driver import procfs
+from conformance.driver.sandbox import isolation
 
 
 @dataclass

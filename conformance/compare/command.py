@@ -31,17 +31,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from conformance.bundled import SPEC_DIR
-from conformance.compare_report import CHARTS_MISSING, render_html, render_text
-from conformance.comparison import Comparison, ImplResult, Machine
-from conformance.crowd import Pattern
-from conformance.impls import Implementation, find_impl, registry
-from conformance.launcher import Server
-from conformance.max_clients import measure_max_clients
-from conformance.model import Transform
-from conformance.net import raise_nofile
-from conformance.outcome import NonConformance, RunnerError, UsageError
-from conformance.spec import Spec, load_spec
-from conformance.workloads import (
+from conformance.compare.crowd import Pattern
+from conformance.compare.max_clients import measure_max_clients
+from conformance.compare.report import CHARTS_MISSING, render_html, render_text
+from conformance.compare.results import Comparison, ImplResult, Machine
+from conformance.compare.workloads import (
     MESSAGE,
     Budget,
     IdleCpu,
@@ -53,6 +47,12 @@ from conformance.workloads import (
     measure_latency,
     measure_throughput,
 )
+from conformance.driver.launcher import Server
+from conformance.driver.net import raise_nofile
+from conformance.impls import Implementation, find_impl, registry
+from conformance.model import Transform
+from conformance.outcome import NonConformance, RunnerError, UsageError
+from conformance.spec import Spec, load_spec
 
 DEFAULT_NAMES = (
     "blocking",
@@ -195,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
         if importlib.util.find_spec("matplotlib") is None:
             print(f"compare: {CHARTS_MISSING}", file=sys.stderr)
         else:
-            from conformance.charts import render_charts, write_charts  # imports matplotlib
+            from conformance.compare.charts import render_charts, write_charts  # imports matplotlib
 
             charts = render_charts(comp)
             if args.charts:

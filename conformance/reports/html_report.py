@@ -15,10 +15,10 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
-from conformance import about
-from conformance.evidence import clip
-from conformance.html import page
-from conformance.report import Entry, Report, hint
+from conformance.reports import about
+from conformance.reports.evidence import clip
+from conformance.reports.html import page
+from conformance.reports.report import Entry, Report, hint
 
 # What a cell can show: kind -> (label, meaning).  The label is text, not colour alone.
 KINDS: dict[str, tuple[str, str]] = {

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance.driver.net import Event, Transcript
 from conformance.model import Deviation, ReplyStream
-from conformance.net import Event, Transcript
 
 SHOW = 40  # bytes of a payload shown inline
 MAX_LINES = 40  # transcript lines kept (first and last halves)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import errno
 import time
 
-from conformance.crowd import STEP, Client, Crowd, Pattern, plural
-from conformance.launcher import Server
-from conformance.workloads import Budget, MaxClients, server_state
+from conformance.compare.crowd import STEP, Client, Crowd, Pattern, plural
+from conformance.compare.workloads import Budget, MaxClients, server_state
+from conformance.driver.launcher import Server
 
 
 def measure_max_clients(server: Server, budget: Budget, pattern: Pattern) -> MaxClients:

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from conformance.compare_report import CHART_NAMES
-from conformance.comparison import Comparison
+from conformance.compare.report import CHART_NAMES
+from conformance.compare.results import Comparison
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes  # type: ignore[import-not-found, unused-ignore]

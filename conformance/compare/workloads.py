@@ -12,8 +12,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from conformance.crowd import Client, Crowd, Pattern, plural
-from conformance.launcher import Server
+from conformance.compare.crowd import Client, Crowd, Pattern, plural
+from conformance.driver.launcher import Server
 
 MESSAGE = b"echo me, please: abcxyz 0123456!"  # the latency request: 32 bytes, lowercase in it
 

@@ -14,8 +14,8 @@ import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from conformance.about import suite_info
-from conformance.report import Entry, Report, explanation
+from conformance.reports.about import suite_info
+from conformance.reports.report import Entry, Report, explanation
 
 
 def junit_xml(reports: list[Report], name: str = "echo-conformance") -> ET.ElementTree:

@@ -24,7 +24,7 @@ from collections import deque
 from functools import cache
 from pathlib import Path
 
-from conformance.platforms import is_linux
+from conformance.driver.platforms import is_linux
 
 CLONE_NEWNET = 0x40000000
 OFF_VALUES = ("0", "off", "no", "false")
