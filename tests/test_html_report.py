@@ -14,6 +14,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -294,6 +295,15 @@ def test_a_class_of_sixty_stays_a_reasonable_size(spec, reports):
     alice = reports[0]
     many = [report(spec, f"s{i:02}", list(alice.entries) * 3) for i in range(60)]
     assert len(render(many)) < 3_000_000
+
+
+def test_style_and_script_are_the_package_data_inline(reports):
+    """Its style and script are package data (html_report.css, .js), inline: it opens offline."""
+    html = render(reports)
+    for name in ("html_report.css", "html_report.js"):
+        assert files("conformance.reports").joinpath(name).read_text(encoding="utf-8") in html, name
+    page = Page(html)
+    assert not page.all("link") and not [s for s in page.all("script") if "src" in s.attrs]
 
 
 # -- in the browser -------------------------------------------------------------------------

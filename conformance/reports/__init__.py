@@ -11,5 +11,9 @@ evidence.py     transcripts, byte windows and deviations, as text and as data
 about.py        what ran a verdict: versions, the spec, the isolation mode
 junit.py        JUnit XML, for CI systems
 html.py         self-contained HTML pages
-html_report.py  the HTML report: the matrix and every cell's evidence
+html_report.py  the HTML report: the page and its matrix; its style and script are package
+                data beside it (html_report.css, html_report.js)
+html_evidence.py  the HTML report's evidence panel of one cell
+html_cells.py   the HTML report's cell: its kind (label, meaning) and its fragment
+html_bytes.py   a server's text and bytes as HTML: escaped, the first difference marked
 """

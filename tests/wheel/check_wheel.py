@@ -369,6 +369,8 @@ def check_wheel(wheel: Path) -> str:
         "conformance/cli/__init__.py",
         "conformance/checks/exchange.py",
         "conformance/plugin.py",
+        "conformance/reports/html_report.css",  # package data, not code
+        "conformance/reports/html_report.js",
         "conformance/_bundled/spec/echo.toml",
         "conformance/_bundled/impls/select/server.py",
         "conformance/_bundled/impls/tutorial-select/impl.toml",
