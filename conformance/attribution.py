@@ -101,7 +101,7 @@ def accepts_none(s: Session, what: str) -> NotJudgedFor | None:
     if leak := out_of_descriptors(s):
         return leak
     needs = s.prerequisites.needs("listen", "many-connections")
-    if needs and s.server.alive() and s.server.accepts_nothing():
+    if needs and s.server.alive() and s.server.kernel.accepts_nothing():
         return needs, f"{what}: the server accepts none"
     return None
 
@@ -145,7 +145,7 @@ def out_of_descriptors(s: Session) -> NotJudgedFor | None:
     (per connection: many-connections'; per reset: survive-reset's)."""
     if s.prerequisites.own in CROWDING or not s.server.alive():
         return None  # those bring it about on purpose
-    fullest = s.server.descriptors()
+    fullest = s.server.kernel.descriptors()
     clients = sum(p.conn.open for p in s.peers)
     if fullest is None or fullest[0] < fullest[1] or clients * 2 > fullest[1]:
         return None

@@ -49,7 +49,7 @@ class Backpressure(NamedTuple):
 def observe(session: Session, conn: Conn) -> Backpressure:
     """Read both ends of `conn` now."""
     client = conn.receive_queue()
-    server = session.server.connection_queues(conn.port)
+    server = session.server.kernel.connection_queues(conn.port)
     if server is None:
         return Backpressure(None, client.window, client)
     window = server.window if server.window is not None else client.window

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance.driver.launcher import Target
+from conformance.driver.target import Target
 from conformance.impls import MANIFEST, Implementation, load_impl
 from conformance.outcome import UsageError, not_judged
 from conformance.reports.about import graded_by, suite_info

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.bundled import IMPLS_DIR
-from conformance.driver.launcher import Target
+from conformance.driver.target import Target
 from conformance.outcome import UsageError
 from conformance.spec import Spec, TableReader, read_toml
 

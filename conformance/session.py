@@ -152,7 +152,7 @@ class Session:
         """None once fewer than PACE_QUEUE connections wait in the accept queue; their number
         if as many waited for `seconds`."""
         deadline = time.monotonic() + seconds
-        while (queued := self.server.queue_full(PACE_QUEUE)) is not None:
+        while (queued := self.server.kernel.queue_full(PACE_QUEUE)) is not None:
             if time.monotonic() > deadline:
                 return queued
             time.sleep(0.001)

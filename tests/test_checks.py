@@ -14,6 +14,7 @@ from conformance.backpressure import Backpressure, await_backpressure
 from conformance.catalog import CATALOG
 from conformance.checks import Context, exchange
 from conformance.driver import launcher
+from conformance.driver.kernel import KernelView
 from conformance.runner import evaluate
 from tests.helpers import SERVERS, script, server
 
@@ -165,7 +166,7 @@ def test_a_server_that_drops_the_unsent_rest_fails_stream_under_backpressure(spe
 def test_backpressure_never_shown_is_an_error_not_a_pass(spec, quick, monkeypatch):
     """Where the server's end of the connection cannot be read, the check cannot show that the
     server's send() ever came back short: the stream check ends in an error."""
-    monkeypatch.setattr(launcher.Server, "connection_queues", lambda self, port: None)
+    monkeypatch.setattr(KernelView, "connection_queues", lambda self, port: None)
     hasty = dataclasses.replace(spec, timeouts=dataclasses.replace(spec.timeouts, stall=0.3))
     result = evaluate(hasty, spec.requirement("stream"), server("ok_selectors.py"), quick)
     assert result.outcome == "error", result.summary

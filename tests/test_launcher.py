@@ -21,11 +21,12 @@ import pytest
 
 from conformance.bundled import IMPLS_DIR
 from conformance.driver import locks
-from conformance.driver.launcher import Server, Target, pick_port, port_is_free
+from conformance.driver.launcher import Server
 from conformance.driver.locks import SANDBOX_UIDS, PortLock
 from conformance.driver.net import Conn, Transcript, narrow_window
 from conformance.driver.sandbox import ENV
 from conformance.driver.sandbox import isolation as isolation_available
+from conformance.driver.target import Target, pick_port, port_is_free
 from conformance.driver.view import view_paths
 from conformance.outcome import NonConformance, UsageError
 from tests.helpers import processes_with
@@ -354,12 +355,12 @@ def test_accept_queue_is_read_from_sock_diag_and_from_proc_alike(tmp_path, spec,
         clients = [server.new_socket(family) for _ in range(3)]
         for client in clients:
             client.connect(server.address)
-        assert server.listeners is not None and server.listeners.diag is not None
-        from_diag = server.accept_queue()
-        assert server.port in server.listening_ports()
-        server.listeners.close()  # as in a kernel without TCP sock_diag
-        assert server.accept_queue() == from_diag == 3
-        assert server.listening_ports() == [server.port]
+        assert server.kernel.listeners is not None and server.kernel.listeners.diag is not None
+        from_diag = server.kernel.accept_queue()
+        assert server.port in server.kernel.listening_ports()
+        server.kernel.listeners.close()  # as in a kernel without TCP sock_diag
+        assert server.kernel.accept_queue() == from_diag == 3
+        assert server.kernel.listening_ports() == [server.port]
         for client in clients:
             client.close()
 
@@ -387,7 +388,7 @@ def test_backpressure_is_read_from_both_ends_of_a_connection(tmp_path, spec, iso
         client.connect(server.address)
         conn = Conn(client, "c1", Transcript())
         deadline = time.monotonic() + 5
-        while not (queues := server.connection_queues(conn.port)) or queues.window != 0:
+        while not (queues := server.kernel.connection_queues(conn.port)) or queues.window != 0:
             assert time.monotonic() < deadline, queues
             time.sleep(0.01)
         assert queues.notsent
@@ -396,11 +397,11 @@ def test_backpressure_is_read_from_both_ends_of_a_connection(tmp_path, spec, iso
         assert 0 < queues.unsent < 3 << 20
         mine = conn.receive_queue()
         assert mine.rcvbuf <= 65536 and mine.unread > 0 and mine.window in (0, None)
-        assert server.listeners is not None
-        server.listeners.close()  # as in a kernel without TCP sock_diag
-        from_proc = server.connection_queues(conn.port)
+        assert server.kernel.listeners is not None
+        server.kernel.listeners.close()  # as in a kernel without TCP sock_diag
+        from_proc = server.kernel.connection_queues(conn.port)
         assert from_proc is not None and from_proc.unsent == queues.unsent
-        assert server.connection_queues(1) is None  # no such connection
+        assert server.kernel.connection_queues(1) is None  # no such connection
         client.close()
 
 

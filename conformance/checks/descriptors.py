@@ -29,8 +29,8 @@ class DescriptorWatch:
 
     def _watch(self) -> None:
         while not self._stop.is_set():
-            self.connections = max(self.connections, self.server.held_connections() or 0)
-            seen = self.server.descriptors()
+            self.connections = max(self.connections, self.server.kernel.held_connections() or 0)
+            seen = self.server.kernel.descriptors()
             if seen is not None and (
                 self.fullest is None or seen[1] - seen[0] < self.fullest[1] - self.fullest[0]
             ):

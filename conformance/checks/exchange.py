@@ -26,7 +26,7 @@ def check_listen(ctx: Context) -> None:
     handshake of a server that never calls accept()), and is not closed at once."""
     with ctx.session(stateless=False) as s:
         s.connect()
-        accepted = s.server.await_accepted(s.timeouts.reply)
+        accepted = s.server.kernel.await_accepted(s.timeouts.reply)
         if accepted is None:  # no listening socket to read: is the server ending?
             if not s.server.await_exit(0.2):
                 raise RunnerError(

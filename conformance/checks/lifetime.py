@@ -301,7 +301,7 @@ def _reset_while_flushing(s: Session, peer: Peer) -> None:
     s.half_close(peer)
     last, still = None, time.monotonic()
     while time.monotonic() - still < STILL and s.server.alive():
-        queues = s.server.connection_queues(peer.conn.port)
+        queues = s.server.kernel.connection_queues(peer.conn.port)
         if queues is not None and queues.state == TCP_CLOSE_WAIT and queues.unsent:
             note = f"server in CLOSE_WAIT, {queues.unsent} reply bytes in its send queue"
             s.transcript.add(peer.name, "flushing", note.encode())

@@ -175,7 +175,7 @@ class Crowd:
         """Paced as a check's connects are (session.py): a small listen backlog is never overrun
         (a SYN it drops is retried only a second later), and clients are not piled up behind a
         server that has stopped accepting."""
-        return self.server.queue_full(PACE_QUEUE) is None
+        return self.server.kernel.queue_full(PACE_QUEUE) is None
 
     def step(self, timeout: float, react: Callable[[Client], None] = lambda c: None) -> None:
         """One poll(): move bytes on the clients that are ready, then let `react` act on each."""

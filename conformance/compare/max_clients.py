@@ -112,7 +112,7 @@ def _stopped_accepting(server: Server, n: int) -> str:
 
 
 def _not_answered(server: Server, n: int, timeout: float) -> str:
-    queued = server.accept_queue()
+    queued = server.kernel.accept_queue()
     if queued:  # our connection waits in its accept queue
         return _stopped_accepting(server, n)
     hint = " (it serves one client at a time)" if n == 1 else _descriptor_hint(server)
@@ -124,7 +124,7 @@ def _descriptor_hint(server: Server) -> str:
     said = server.stderr_tail(4).lower()
     if "too many open files" in said or "emfile" in said:
         return " (out of descriptors: EMFILE)"
-    fullest = server.descriptors()
+    fullest = server.kernel.descriptors()
     if fullest is not None and fullest[0] >= fullest[1] - 2:
         return f" (out of descriptors: it holds {fullest[0]}, its limit is {fullest[1]})"
     return ""

@@ -253,9 +253,9 @@ def cpu_share(server: Server, window: float) -> float | None:
     Server.cpu_seconds() counts clock ticks (usually 100 a second): +-1 tick in the window."""
     if not server.alive():
         return None
-    before, t0 = server.cpu_seconds(), time.monotonic()
+    before, t0 = server.kernel.cpu_seconds(), time.monotonic()
     time.sleep(window)
-    after, t1 = server.cpu_seconds(), time.monotonic()
+    after, t1 = server.kernel.cpu_seconds(), time.monotonic()
     if not server.alive():
         return None
     return max(0.0, after - before) / (t1 - t0) * 100
