@@ -19,13 +19,9 @@ import importlib.metadata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from conformance.outcome import UsageError
-
-if TYPE_CHECKING:
-    from conformance.profiles import Profile
-    from conformance.spec import Requirement
 
 
 @dataclass(frozen=True)
@@ -184,18 +180,6 @@ def checks() -> Mapping[str, Check]:
             raise UsageError(f"{where}: is a {type(check).__name__}, not a catalog.Check")
         found[entry.name] = check
     return found
-
-
-def scaled_wait(req: Requirement, profile: Profile) -> float:
-    """Seconds the check of `req` waits on purpose with `profile`: its `scaled_wait` parameter
-    scaled by the profile (quick looks shorter, thorough longer); 0 for a check without one."""
-    name = checks()[req.check].scaled_wait
-    return 0.0 if name is None else float(req.params[name]) * profile.idle_scale
-
-
-def cost(req: Requirement, profile: Profile) -> float:
-    """Rough seconds the check of `req` takes on a correct server with `profile`."""
-    return checks()[req.check].cost + scaled_wait(req, profile)
 
 
 def function(name: str) -> Callable[[Any], None]:

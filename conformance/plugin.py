@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 
 import pytest
 
-from conformance.catalog import cost
 from conformance.driver.platforms import require_linux
 from conformance.driver.sandbox import FALLBACK_NOTE, isolation
 from conformance.driver.view import shared_folders
@@ -218,7 +217,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     profile = cfg.options.profile
     ordered = sorted(
         (items[i] for i in ours),
-        key=lambda item: -cost(item.req, profile),  # type: ignore[attr-defined]
+        key=lambda item: -item.req.cost(profile),  # type: ignore[attr-defined]
     )
     workers = getattr(config, "workerinput", {}).get("workercount", 1)
     for i, item in zip(ours, paired(ordered, workers)):

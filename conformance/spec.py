@@ -12,6 +12,7 @@ from typing import Any
 
 from conformance.bundled import SPEC_DIR
 from conformance.catalog import checks
+from conformance.profiles import Profile
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -47,6 +48,17 @@ class Requirement:
     text: str
     check: str
     params: dict[str, Any] = field(default_factory=dict)
+
+    def scaled_wait(self, profile: Profile) -> float:
+        """Seconds its check waits on purpose with `profile`: the check's `scaled_wait`
+        parameter (catalog) scaled by the profile (quick looks shorter, thorough longer); 0 for
+        a check without one."""
+        name = checks()[self.check].scaled_wait
+        return 0.0 if name is None else float(self.params[name]) * profile.idle_scale
+
+    def cost(self, profile: Profile) -> float:
+        """Rough seconds its check takes on a correct server with `profile` (for scheduling)."""
+        return checks()[self.check].cost + self.scaled_wait(profile)
 
 
 @dataclass(frozen=True)

@@ -181,20 +181,19 @@ def test_rfc862_spec_runs_with_no_new_code():
 
 def test_enough_workers_that_the_longest_check_sets_the_pace(monkeypatch):
     """Checks mostly wait, so a run overlaps them on more workers than CPUs, up to four a CPU."""
-    from conformance.catalog import cost
     from conformance.profiles import get_profile
     from conformance.spec import DEFAULT_SPEC, load_spec
 
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     spec = load_spec(DEFAULT_SPEC)
-    one = [cost(r, get_profile("default")) for r in spec.requirements]
+    one = [r.cost(get_profile("default")) for r in spec.requirements]
     assert default_workers(one) == 3  # the rest fit beside persist on two more
     assert default_workers(one * 8) == 8  # every implementation: four a CPU
-    persist = cost(spec.requirement("persist"), get_profile("default"))
+    persist = spec.requirement("persist").cost(get_profile("default"))
     assert default_workers([persist] * 5) == 5  # each idles alone
-    assert default_workers([cost(spec.requirement("listen"), get_profile("default"))]) == 1
+    assert default_workers([spec.requirement("listen").cost(get_profile("default"))]) == 1
     # quick idles a fifth as long: persist is no longer much the longest
-    assert default_workers([cost(r, get_profile("quick")) for r in spec.requirements]) == 7
+    assert default_workers([r.cost(get_profile("quick")) for r in spec.requirements]) == 7
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

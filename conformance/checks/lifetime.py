@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 
 from conformance.backpressure import Backpressure, await_backpressure, unreached
-from conformance.catalog import scaled_wait
 from conformance.checks.context import (
     Context,
     forget,
@@ -34,7 +33,7 @@ GLANCE = 0.001  # seconds a look at the idle connection between examples waits f
 def idle_window(ctx: Context) -> float:
     """Seconds the persist check leaves a connection idle: the spec's `idle`, scaled by the
     profile (its scaled_wait in the catalog, which its scheduling cost counts too)."""
-    return scaled_wait(ctx.requirement, ctx.profile)
+    return ctx.requirement.scaled_wait(ctx.profile)
 
 
 @dataclass

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from conformance.catalog import cost
 from conformance.driver.sandbox import FALLBACK_NOTE, isolation
 from conformance.impls import Implementation
 from conformance.plugin import RESULT_KEY
@@ -93,7 +92,7 @@ def pytest_args(
     if args.timeout is not None:
         out += ["--echo-reply-timeout", str(args.timeout)]
     profile = get_profile(args.profile)
-    costs = [cost(spec.requirement(rid), profile) for rid in args.only or spec.ids] * len(impls)
+    costs = [spec.requirement(rid).cost(profile) for rid in args.only or spec.ids] * len(impls)
     return out + common_args(args, costs)
 
 
@@ -190,10 +189,10 @@ def run_in_process(
         for req in spec.requirements
         if (not args.only or req.id in args.only) and (not impl.only or req.id in impl.only)
     ]
-    jobs.sort(key=lambda job: -cost(job[1], options.profile))  # longest first; stable
+    jobs.sort(key=lambda job: -job[1].cost(options.profile))  # longest first; stable
     workers = args.workers
     if workers is None:
-        costs = [cost(req, options.profile) for _, req in jobs]
+        costs = [req.cost(options.profile) for _, req in jobs]
         workers = default_workers(costs, THREADS_PER_CPU)
 
     def started(job: Job) -> None:
@@ -258,7 +257,7 @@ def run_listed(
         json.dump([i.to_json() for i in impls], f)
     try:
         profile = get_profile(args.profile)
-        costs = [cost(spec.requirement(rid), profile) for i in impls for rid in i.only or spec.ids]
+        costs = [spec.requirement(rid).cost(profile) for i in impls for rid in i.only or spec.ids]
         argv = [*base_args(spec), "--echo-impl-json", f.name, *common_args(args, costs)]
         run_pytest(argv, collector)
     finally:
