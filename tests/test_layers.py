@@ -71,7 +71,7 @@ def suite_modules(path: Path) -> set[str]:
 def test_the_driver_decides_nothing():
     """The driver imports neither the model nor anything above it: it moves bytes and runs
     processes, and never judges them."""
-    for path in (PACKAGE / "driver").glob("*.py"):
+    for path in (PACKAGE / "driver").rglob("*.py"):
         found = {
             m
             for m in suite_modules(path)

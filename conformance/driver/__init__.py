@@ -9,7 +9,7 @@ net.py        client sockets: connect, write, read, half-close, reset; pump()
 listeners.py  the TCP sockets of a network (listeners, accept queues), from sock_diag or /proc
 procfs.py     what /proc says about processes and the machine
 launcher.py   one server under test: started, watched, ended with nothing left behind
-supervisor.py the program that runs a server in its sandbox (run by the launcher, apart)
+supervisor/   the program that runs a server in its sandbox (run by the launcher, apart)
 sandbox.py    the runner's side of the sandbox: can it be had, how to reach inside it
 view.py       what an isolated server sees of the file system
 locks.py      machine-wide locks on names (a fixed port)

@@ -1,6 +1,6 @@
 """Start a server under test and end it, with nothing left behind.
 
-The server runs under its supervisor (supervisor.py): in a sandbox of its own where it can have
+The server runs under its supervisor (supervisor/): in a sandbox of its own where it can have
 one (namespaces: its own loopback network, so that every server may bind 8080 at once; its own
 PID namespace, so that nothing of it outlives it), with a scrubbed environment, stdin from
 /dev/null, stdout/stderr captured to capped files and the spec's resource limits.  Readiness is
@@ -69,7 +69,7 @@ def stop_all() -> None:
 
 @dataclass
 class Server:
-    """One server process under test, in its sandbox (see supervisor.py)."""
+    """One server process under test, in its sandbox (see supervisor/)."""
 
     target: Target
     spec: Spec

@@ -1,6 +1,6 @@
 """The runner's side of the sandbox: can it be had, and how to reach inside it.
 
-The supervisor (supervisor.py, a program of its own) builds the sandbox around each server.  Here
+The supervisor (supervisor/, a program of its own) builds the sandbox around each server.  Here
 the runner decides whether it can: as root, or as any user where the kernel lets one make user
 namespaces (most current distributions do); makes the server's control groups (root only); and
 gets its client sockets from inside the server's network namespace: the supervisor, which lives
@@ -30,7 +30,7 @@ CLONE_NEWNET = 0x40000000
 OFF_VALUES = ("0", "off", "no", "false")
 ENV = "ECHO_CONFORMANCE_ISOLATION"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-SUPERVISOR = str(Path(__file__).with_name("supervisor.py"))
+SUPERVISOR = str(Path(__file__).with_name("supervisor"))  # a folder: python runs its __main__.py
 MODES = {"root": "namespaces", "user": "user namespaces"}  # a mode, as reports name it
 
 
@@ -96,8 +96,8 @@ FALLBACK_NOTE = (
     "and processes a server detaches from its group may outlive it"
 )
 
-REQUEST = struct.Struct("=iiiI")  # supervisor.REQUEST: family, type, protocol, how many
-BATCH = 64  # sockets per request at most (the supervisor's MAX_FDS)
+REQUEST = struct.Struct("=iiiI")  # supervisor.channel.REQUEST: family, type, protocol, how many
+BATCH = 64  # sockets per request at most (supervisor.channel.MAX_FDS)
 Socket = socket.socket  # named apart: Network.socket is a method
 Key = tuple[int, int, int]  # family, type, protocol
 

@@ -1,14 +1,14 @@
 """What an isolated server sees of the file system: the paths its view is made of.
 
-The supervisor builds the view (supervisor.enter_view): an empty root of its own, these paths
-bound read-only at their own places, a private writable /tmp (also its HOME and TMPDIR), a fresh
-/proc of its PID namespace, and a few devices.  Here the launcher decides which paths: the
+The supervisor builds the view (supervisor/mounts.py: enter_view): an empty root of its own, these
+paths bound read-only at their own places, a private writable /tmp (also its HOME and TMPDIR), a
+fresh /proc of its PID namespace, and a few devices.  Here the launcher decides which paths: the
 system's programs and libraries, the interpreter or program the command starts (its prefix, also
-where that lies under a folder the server could not otherwise reach, as a pyenv under /root),
-the server's own folder, and the files its command names.  Nothing else: no home folder, no other
-submission, no grades or reports.  As root, the server runs as a uid that owns nothing on the
-host (locks.claim_uid): of what it sees, it reads what every user may, and its own folders.  In
-user namespaces it keeps the runner's uid, and the view alone keeps the runner's files from it.
+where that lies under a folder the server could not otherwise reach, as a pyenv under /root), the
+server's own folder, and the files its command names.  Nothing else: no home folder, no other
+submission, no grades or reports.  As root, the server runs as a uid that owns nothing on the host
+(locks.claim_uid): of what it sees, it reads what every user may, and its own folders.  In user
+namespaces it keeps the runner's uid, and the view alone keeps the runner's files from it.
 """
 
 from __future__ import annotations
