@@ -8,7 +8,10 @@ bundled, profiles, payload): tests/test_layers.py holds it to that.
 net.py        client sockets: connect, write, read, half-close, reset; pump()
 listeners.py  the TCP sockets of a network (listeners, accept queues), from sock_diag or /proc
 procfs.py     what /proc says about processes and the machine
+target.py     how to start a server: its command template, where, a free port
 launcher.py   one server under test: started, watched, ended with nothing left behind
+status.py     what the supervisor says of the server on its status pipe
+kernel.py     what the kernel tells of a running server: its sockets, queues, descriptors, CPU
 supervisor/   the program that runs a server in its sandbox (run by the launcher, apart)
 sandbox.py    the runner's side of the sandbox: can it be had, how to reach inside it
 view.py       what an isolated server sees of the file system
