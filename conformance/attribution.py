@@ -21,53 +21,24 @@ not tell, new probe connections do, each in the transcript:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from conformance.driver.net import Refused, Stalled, pump
 from conformance.model import Kind, State
 from conformance.outcome import NonConformance
+from conformance.prerequisites import NotJudgedFor
+from conformance.session import Peer, Session
 
 if TYPE_CHECKING:
     from conformance.driver.launcher import Server
-    from conformance.session import Peer, Session
 
 PROBE_QUIET = 0.1  # seconds a probe connection is watched after its replies, for a close
 MAX_ROUND_TRIPS = 64  # plain round trips, at most, to see if a server ends after so many
 # The checks that hold many clients at once: a server that ends or runs out of descriptors
 # there does so in their own situation.
 CROWDING = ("capacity", "survive-fd-limit")
-
-# (the requirements, one of which the server fails first; why)
-NotJudgedFor = tuple[tuple[str, ...], str]
-
-
-@dataclass(frozen=True)
-class Prerequisites:
-    """The requirements that own what a check may see but does not judge."""
-
-    own: str = ""  # the check procedure being run
-    ids: Mapping[str, str] = field(default_factory=dict)  # check procedure -> requirement id
-    owners: Mapping[Kind, tuple[str, ...]] = field(default_factory=dict)  # their procedures
-
-    def needs(self, *checks: str) -> tuple[str, ...]:
-        """The requirements judged by `checks` (candidates, root cause first) that come before
-        this check's own: none if it is the first (its own to judge)."""
-        found: list[str] = []
-        for check in checks:
-            if check == self.own:
-                break
-            if check in self.ids:
-                found.append(self.ids[check])
-        return tuple(found)
-
-    def owning(self, kind: Kind) -> tuple[str, ...]:
-        """The requirements whose property a deviation of `kind` shows: none if this check is
-        one of its owners (its own to judge, whatever the others make of it)."""
-        owners = self.owners.get(kind, ())
-        return () if self.own in owners else self.needs(*owners)
-
 
 def prerequisite(s: Session, peer: Peer) -> NotJudgedFor | None:
     """The requirements whose property `peer`'s deviation shows, if not this check's own.  A
@@ -267,3 +238,23 @@ def round_trips(s: Session, n: int, data: bytes = b"hello") -> None:
 
 def _reset_seen(s: Session) -> bool:
     return any(event.what == "reset" for event in s.transcript.events)
+
+
+class Experiments:
+    """The Session's attribution (session.Attribution): by probe connections and experiments
+    on the server started again, as above."""
+
+    def prerequisite(self, s: Session, peer: Peer) -> NotJudgedFor | None:
+        return prerequisite(s, peer)
+
+    def accepts_none(self, s: Session, what: str) -> NotJudgedFor | None:
+        return accepts_none(s, what)
+
+    def refused_by(self, s: Session) -> NotJudgedFor | None:
+        return refused_by(s)
+
+    def ended_by(self, s: Session) -> NotJudgedFor | None:
+        return ended_by(s)
+
+    def out_of_descriptors(self, s: Session) -> NotJudgedFor | None:
+        return out_of_descriptors(s)

@@ -18,17 +18,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from conformance.attribution import MAX_ROUND_TRIPS, ends_after, round_trips
 from conformance.outcome import NonConformance, NotJudged
 from conformance.session import Session
 
 if TYPE_CHECKING:
-    from conformance.checks.context import Context
     from conformance.driver.launcher import Server
+    from conformance.spec import Requirement, Spec
 
 NO_CASE = object()  # no case has passed yet
+
+
+class Context(Protocol):
+    """What judging an ending needs of a check's context (checks.context.Context is one)."""
+
+    server: Server
+    spec: Spec
+    requirement: Requirement
+    watch: CaseWatch | None
+
+    def session(self, stateless: bool = True) -> Session: ...
 
 
 class Ended(Exception):

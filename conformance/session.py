@@ -10,17 +10,8 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable, Iterable
-from typing import NoReturn
+from typing import NoReturn, Protocol
 
-from conformance.attribution import (
-    NotJudgedFor,
-    Prerequisites,
-    accepts_none,
-    ended_by,
-    out_of_descriptors,
-    prerequisite,
-    refused_by,
-)
 from conformance.driver.launcher import Server
 from conformance.driver.net import (
     Conn,
@@ -34,6 +25,7 @@ from conformance.driver.net import (
 from conformance.model import Deviation, Kind, ReplyStream, State, Transform
 from conformance.outcome import NonConformance, NotJudged
 from conformance.payload import block
+from conformance.prerequisites import NotJudgedFor, Prerequisites
 from conformance.reports.evidence import describe_deviation, details, render_transcript
 from conformance.spec import Spec
 
@@ -78,6 +70,41 @@ class Peer:
         return not self.conn.outbox and self.stream.owed == 0
 
 
+class Attribution(Protocol):
+    """Whose property what a session saw shows, when it is not its check's own: the
+    requirements (of its prerequisites) the server fails first, and why; None when it is the
+    check's own (attribution.Experiments finds out, by experiment)."""
+
+    def prerequisite(self, s: Session, peer: Peer) -> NotJudgedFor | None: ...
+
+    def accepts_none(self, s: Session, what: str) -> NotJudgedFor | None: ...
+
+    def refused_by(self, s: Session) -> NotJudgedFor | None: ...
+
+    def ended_by(self, s: Session) -> NotJudgedFor | None: ...
+
+    def out_of_descriptors(self, s: Session) -> NotJudgedFor | None: ...
+
+
+class Unattributed:
+    """Everything a session sees is its check's own (a session outside a check: benchmarks)."""
+
+    def prerequisite(self, s: Session, peer: Peer) -> None:
+        return None
+
+    def accepts_none(self, s: Session, what: str) -> None:
+        return None
+
+    def refused_by(self, s: Session) -> None:
+        return None
+
+    def ended_by(self, s: Session) -> None:
+        return None
+
+    def out_of_descriptors(self, s: Session) -> None:
+        return None
+
+
 class Session:
     """One check (or one Hypothesis example) against one server."""
 
@@ -88,6 +115,7 @@ class Session:
         transform: Transform,
         stateless: bool = False,
         prerequisites: Prerequisites | None = None,
+        attribution: Attribution | None = None,
     ) -> None:
         self.server = server
         self.spec = spec
@@ -97,6 +125,7 @@ class Session:
         self.peers: list[Peer] = []
         self.stateless = stateless  # a Hypothesis example of a stateless check
         self.prerequisites = prerequisites or Prerequisites()
+        self.attribution = attribution or Unattributed()
         # A Hypothesis case: a server that ends in it is judged with the case (Context.falsify).
         self.in_case = False
         self.experimenting = False  # attribution's experiment: a server that ends is the answer
@@ -114,7 +143,8 @@ class Session:
             conn = self.dial(name, backpressure, patience)
         except Refused as exc:
             self._settle_exit()
-            self.fail(f"{name}: {exc} ({self._server_state()})", not_judged=refused_by(self))
+            refused = f"{name}: {exc} ({self._server_state()})"
+            self.fail(refused, not_judged=self.attribution.refused_by(self))
         peer = Peer(conn, self.transform)
         self.peers.append(peer)
         return peer
@@ -145,7 +175,9 @@ class Session:
                 f"{name}: cannot connect: the server accepted no connection within "
                 f"{patience:g} s while {queued} waited in its accept queue "
                 f"({self._server_state()}; does it serve one client at a time?)",
-                not_judged=accepts_none(self, f"{queued} connections wait in the accept queue"),
+                not_judged=self.attribution.accepts_none(
+                    self, f"{queued} connections wait in the accept queue"
+                ),
             )
 
     def _wait_for_room(self, seconds: float) -> int | None:
@@ -213,7 +245,8 @@ class Session:
                 deviation = p.deviation
                 summary = f"{p.name}: {deviation.kind.value}: {deviation.message}{context}"
                 detail = describe_deviation(deviation)
-                self.fail(summary, detail, (p.name, deviation), prerequisite(self, p))
+                not_judged = self.attribution.prerequisite(self, p)
+                self.fail(summary, detail, (p.name, deviation), not_judged)
 
     def replies(self, *peers: Peer, idle_timeout: float | None = None) -> None:
         """Send what is queued and wait for every owed reply byte."""
@@ -321,9 +354,9 @@ class Session:
         evidence = "\n".join(p for p in parts if p)
         ending = not (self.in_case or self.experimenting or self.server.alive())
         if not_judged is None and ending:
-            not_judged = ended_by(self)
+            not_judged = self.attribution.ended_by(self)
         if not_judged is None:
-            not_judged = out_of_descriptors(self)
+            not_judged = self.attribution.out_of_descriptors(self)
         if not_judged is not None and not_judged[0]:
             raise NotJudged(*not_judged, summary, evidence, data)
         raise NonConformance(summary, evidence, data)

@@ -88,3 +88,41 @@ def test_reports_run_nothing():
     for path in (PACKAGE / "reports").glob("*.py"):
         found = {m for m in suite_modules(path) if m.startswith(above)}
         assert not found, f"{module_name(path)} imports {sorted(found)}"
+
+
+def every_import(path: Path) -> Iterator[str]:
+    """The conformance modules `path` names in an import, for type checking too."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+
+
+def test_no_import_cycle():
+    """Modules import each other one way only, type hints included: a reader can take the
+    package in layers, bottom up.  (A package's __init__ may hand on its modules' names.)"""
+    paths = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph = {
+        name: {m for m in every_import(path) if m in paths and m != name}
+        for name, path in paths.items()
+    }
+    for name, path in paths.items():  # a package's face is not a layer of its own
+        if path.name == "__init__.py":
+            graph[name] = set()
+    state: dict[str, int] = {}  # 1: on the path being walked, 2: done
+
+    def walk(name: str, path: list[str]) -> None:
+        state[name] = 1
+        for nxt in sorted(graph[name]):
+            if state.get(nxt) == 1:
+                cycle = path[path.index(nxt) :] + [nxt]
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
+            if nxt not in state:
+                walk(nxt, [*path, nxt])
+        state[name] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            walk(name, [name])

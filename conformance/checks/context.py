@@ -10,12 +10,13 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.attribution import Prerequisites
+from conformance.attribution import Experiments
 from conformance.driver.launcher import Server
 from conformance.endings import CaseWatch, Ended, judge_ended_between, judge_ended_in
 from conformance.model import Kind, LearnedTransform, Transform
 from conformance.outcome import NonConformance, NotJudged
 from conformance.payload import block
+from conformance.prerequisites import Prerequisites
 from conformance.profiles import Profile
 from conformance.properties import falsify
 from conformance.session import Peer, Session
@@ -35,6 +36,8 @@ DEVIATION_OWNERS: dict[Kind, tuple[str, ...]] = {
     Kind.EXTRA: ("stream",),  # bytes added
     Kind.NO_CLOSE: ("close-on-eof",),
 }
+
+EXPERIMENTS = Experiments()  # how a session attributes what it sees (attribution.py)
 
 
 @dataclass
@@ -60,7 +63,9 @@ class Context:
     def session(self, stateless: bool = True) -> Session:
         """A fresh session; for stateless examples, on a server still running (or, in a
         Hypothesis case, see endings.py)."""
-        s = Session(self.server, self.spec, self.transform, stateless, self.prerequisites)
+        s = Session(
+            self.server, self.spec, self.transform, stateless, self.prerequisites, EXPERIMENTS
+        )
         if not stateless:
             return s
         self.server.await_settled()  # what drawing this example left of the last one's

@@ -6,22 +6,32 @@ from __future__ import annotations
 
 import signal
 import socket
+import subprocess
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from conformance.driver import procfs
 from conformance.driver.listeners import Listeners, Queues
+from conformance.driver.sandbox import Cgroups, Network
+from conformance.driver.status import SupervisorStatus
 
-if TYPE_CHECKING:
-    from conformance.driver.launcher import Server
+
+class Running(Protocol):
+    """What the kernel is asked about: a started server (launcher.Server is one)."""
+
+    port: int
+    proc: subprocess.Popen[bytes] | None  # its supervisor
+    status: SupervisorStatus  # what the supervisor said: the PID 1 of its namespaces
+    network: Network | None  # its network namespace, isolated
+    cgroups: Cgroups | None
 
 
 @dataclass
 class KernelView:
     """What the kernel and /proc say about one server (Server.kernel), across its restarts."""
 
-    server: Server
+    server: Running
     # At most this many connections wait in its accept queue: the last reading plus the client
     # sockets made since (Server.new_socket).  This bound makes most readings needless.
     queue_bound: int = 0
