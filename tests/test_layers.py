@@ -117,7 +117,7 @@ def test_no_import_cycle():
         state[name] = 1
         for nxt in sorted(graph[name]):
             if state.get(nxt) == 1:
-                cycle = path[path.index(nxt) :] + [nxt]
+                cycle = [*path[path.index(nxt) :], nxt]
                 raise AssertionError("import cycle: " + " -> ".join(cycle))
             if nxt not in state:
                 walk(nxt, [*path, nxt])
