@@ -1,6 +1,6 @@
 """The check catalog: every check the runner has, by the name a spec's `check` names it, in one
 registration each: its function, its parameters (typed, with units and defaults), the condition
-it must bring about, and what it costs.
+it must bring about, what it costs, and its hints: advice for a failure, by its cause.
 
 Data only: the command line, a parallel run's controller and spec loading read it without
 importing a check (Hypothesis, the driver).  A check's function is named as "module:function" and
@@ -46,12 +46,20 @@ class Check:
     # A parameter in seconds that the profile scales (Profile.idle_scale) and the check spends
     # waiting: it adds to the cost.
     scaled_wait: str | None = None
+    # Advice for a failure of this check, by its cause (see HINTS), before the general advice;
+    # "" for any failure of it that has no advice of its own.
+    hints: Mapping[str, str] = field(default_factory=dict)
 
 
 def _check(
-    run: str, condition: str, cost: float, scaled_wait: str | None = None, **params: Param
+    run: str,
+    condition: str,
+    cost: float,
+    scaled_wait: str | None = None,
+    hints: Mapping[str, str] | None = None,
+    **params: Param,
 ) -> Check:
-    return Check(f"conformance.checks.{run}", condition, cost, params, scaled_wait)
+    return Check(f"conformance.checks.{run}", condition, cost, params, scaled_wait, hints or {})
 
 
 def _bytes(default: int) -> Param:
@@ -65,6 +73,11 @@ def _seconds(default: float) -> Param:
 def _count(unit: str, default: int) -> Param:
     return Param(int, unit, default)
 
+
+EMFILE_HINT = (
+    "accept() failed with EMFILE: catch OSError around accept() and keep serving (and stop "
+    "accepting until a connection closes)"
+)
 
 CATALOG: dict[str, Check] = {
     "listen": _check(
@@ -89,6 +102,10 @@ CATALOG: dict[str, Check] = {
         "exchange:check_prompt",
         "a 1-byte request answered, no newline, no EOF",
         0.5,
+        hints={
+            "missing reply": "the server waits for more before answering (a newline? a full "
+            "buffer? the client's EOF?): send back what each recv() returned, at once",
+        },
         max_size=_bytes(64),
     ),
     "persist": _check(
@@ -128,6 +145,13 @@ CATALOG: dict[str, Check] = {
         "clients:check_concurrent",
         "a client served while another's replies are held up",
         1.7,
+        hints={
+            "missing reply": "a client went unanswered while others were connected: serve them "
+            "at once (threads, select()), and let none hold up the others: an accepted socket "
+            "left blocking (accept() does not make it non-blocking) stalls the whole server on a "
+            "client that reads its replies slowly; call setblocking(False) on each accepted "
+            "socket, and keep what send() did not take for later",
+        },
         clients=_count("clients", 16),
         steps=_count("steps", 30),
         unread=_bytes(33554432),
@@ -137,6 +161,7 @@ CATALOG: dict[str, Check] = {
         "clients:check_idle_cpu",
         "idle after a reset with replies the server could not send",
         1.0,
+        hints={"": "the server spins while waiting: block in select()/recv() instead of polling"},
         clients=_count("clients", 4),
         window=_seconds(0.25),
         tick_window=_seconds(0.5),
@@ -154,11 +179,52 @@ CATALOG: dict[str, Check] = {
         "descriptors:check_survive_fd_limit",
         "EMFILE: a crowd beyond the descriptors a process may hold",
         1.0,
+        hints={
+            "": EMFILE_HINT,
+            "stopped accepting": EMFILE_HINT,
+        },
         clients=_count("clients", 8),
         beyond=_count("connections", 64),
         hold=_seconds(0.3),
     ),
 }
+
+
+# Advice for a failure of any check, by its cause: the kind of the deviation a client saw
+# (model.Kind's values) or, where none did, outcome.Cause's.
+HINTS: Mapping[str, str] = {
+    "not listening": "the server is not listening on this host/port: check the address it "
+    "binds and that it calls listen()",
+    "address in use": "another process holds the address; stop it, or set SO_REUSEADDR before "
+    "bind()",
+    "never accepted": "the server listens but does not accept(): call accept() as connections "
+    "come (in a loop, or when select()/poll() says the listening socket is readable)",
+    "stopped accepting": "the server stops accepting while it serves a client: serve clients "
+    "concurrently (threads, select(), or non-blocking sockets)",
+    "connection refused": "nothing listens any more: the server exited or closed its listening "
+    "socket",
+    "connection reset by server": "the server crashed or closed with unread data: see its "
+    "stderr and exit status below",
+    "server closed first": "the server closes the connection on its own (after the first "
+    "reply?): keep it open until recv() returns b''",
+    "closed without flushing": "on recv() == b'' the server closed before sending every reply "
+    "it owed: send what is pending (sendall) first, then close",
+    "no close after half-close": "when recv() returns b'' the server must close the connection",
+    "missing reply": "no reply in time: does the server wait for a newline or a full buffer, or "
+    "stop reading while it has replies to send? Answer what recv() returned at once",
+    "wrong byte": "the reply differs from bytes.upper(): uppercase bytes, not decoded text, and "
+    "only a-z; everything else comes back unchanged",
+    "extra bytes": "the server sent bytes nobody asked for (a newline? a prompt? twice?)",
+}
+
+
+def hint(check: str, cause: str | None) -> str:
+    """Advice for a failure of `check` whose cause is `cause` (none known: ""): the check's
+    own, else the general advice for that cause, else the check's advice for any failure."""
+    own = checks()[check].hints if check in checks() else {}
+    if cause is not None and (advice := own.get(cause) or HINTS.get(cause)):
+        return advice
+    return own.get("", "")
 
 
 ENTRY_POINTS = "echo_conformance.checks"

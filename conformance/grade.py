@@ -316,8 +316,8 @@ def gradescope_results(report: Report) -> dict[str, Any]:
         if not passed:
             ending = e.summary if e.needs else f"{e.outcome.upper()}: {e.summary}"
             output += ["", ending]
-            if hint(e.summary):
-                output.append(f"hint: {hint(e.summary)}")
+            if advice := hint(report, e):
+                output.append(f"hint: {advice}")
             if e.evidence:
                 output.append(e.evidence)
             if report.replay:

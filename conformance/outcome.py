@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
+
+
+class Cause(str, Enum):
+    """Why a check failed where no reply stream deviated (a deviation says so by its
+    model.Kind): stored as the failure's details["cause"], the key of its hint (catalog.hint)."""
+
+    NOT_LISTENING = "not listening"
+    ADDRESS_IN_USE = "address in use"
+    NEVER_ACCEPTED = "never accepted"
+    STOPPED_ACCEPTING = "stopped accepting"
 
 
 class NonConformance(AssertionError):

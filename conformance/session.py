@@ -23,7 +23,7 @@ from conformance.driver.net import (
     pump,
 )
 from conformance.model import Deviation, Kind, ReplyStream, State, Transform
-from conformance.outcome import NonConformance, NotJudged
+from conformance.outcome import Cause, NonConformance, NotJudged
 from conformance.payload import block
 from conformance.prerequisites import NotJudgedFor, Prerequisites
 from conformance.reports.evidence import describe_deviation, details, render_transcript
@@ -144,7 +144,7 @@ class Session:
         except Refused as exc:
             self._settle_exit()
             refused = f"{name}: {exc} ({self._server_state()})"
-            self.fail(refused, not_judged=self.attribution.refused_by(self))
+            self.fail(refused, not_judged=self.attribution.refused_by(self), cause=Kind.REFUSED)
         peer = Peer(conn, self.transform)
         self.peers.append(peer)
         return peer
@@ -178,6 +178,7 @@ class Session:
                 not_judged=self.attribution.accepts_none(
                     self, f"{queued} connections wait in the accept queue"
                 ),
+                cause=Cause.STOPPED_ACCEPTING,
             )
 
     def _wait_for_room(self, seconds: float) -> int | None:
@@ -344,13 +345,17 @@ class Session:
         detail: str = "",
         deviation: tuple[str, Deviation] | None = None,
         not_judged: NotJudgedFor | None = None,
+        cause: Cause | Kind | None = None,
     ) -> NoReturn:
         """Raise the verdict, with the evidence as text and as data (`deviation`: whose);
         `not_judged`: (the requirements, one of which the server fails first, why) for a check
-        that cannot judge its own property."""
+        that cannot judge its own property; `cause`: what failed, where no deviation says so
+        (the key of the failure's hint)."""
         parts = [detail, render_transcript(self.transcript), self.server.diagnostics()]
         streams = {p.name: p.stream for p in self.peers}
         data = details(self.transcript, streams, deviation, self.server.account())
+        if cause is not None:
+            data["cause"] = cause.value
         evidence = "\n".join(p for p in parts if p)
         ending = not (self.in_case or self.experimenting or self.server.alive())
         if not_judged is None and ending:

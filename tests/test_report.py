@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from conformance.impls import adhoc
-from conformance.reports.report import Entry, Report, render_matrix, render_report
+from conformance.reports.report import Entry, Report, hint, render_matrix, render_report
 
 
-def entry(rid: str, outcome: str, needs: str = "", **kw: str) -> Entry:
+def entry(rid: str, outcome: str, needs: str = "", **kw: Any) -> Entry:
     details = {"needs": [needs], "why": "held", "failure": f"{rid}: what it saw"} if needs else {}
     summary = f"not judged: needs {needs}: held" if needs else f"{rid} broke"
-    return Entry(rid, "MUST", 10, True, outcome, summary, details=details, **kw)
+    return Entry(rid, "MUST", 10, True, outcome, summary, details=kw.pop("details", details), **kw)
 
 
 def report(spec, *entries: Entry) -> Report:
@@ -59,3 +61,31 @@ def test_a_progress_line_that_said_not_judged_is_restated_as_a_fail(spec):
     r = report(spec, entry("prompt", "pass"), entry("stream", "not-judged", "prompt"))
     text = render_report(r, table=False)
     assert "they fail:\n  FAIL  stream" in text
+
+
+def test_every_hint_is_keyed_by_a_cause_the_suite_reports():
+    """Hints are keyed by a deviation's kind or an outcome.Cause (a check's own may also have
+    "" for any failure of it): never by words of a message, which other layers may reword."""
+    from conformance import catalog
+    from conformance.model import Kind
+    from conformance.outcome import Cause
+
+    causes = {k.value for k in Kind} | {c.value for c in Cause}
+    assert set(catalog.HINTS) <= causes
+    for name, check in catalog.CATALOG.items():
+        assert set(check.hints) <= causes | {""}, name
+
+
+def test_a_check_s_own_hint_comes_before_the_general_one(spec):
+    """The same cause, two checks, two pieces of advice: a newcomer kept waiting after a crowd
+    beyond the descriptors is EMFILE mishandled; while a client is served, serving one at a
+    time.  A wrong byte gets the transform's advice from any check."""
+    stopped = {"cause": "stopped accepting"}
+    fd = entry("survive-fd-limit", "fail", details=stopped)
+    capacity = entry("capacity", "fail", details=stopped)
+    upper = entry("stream", "fail", details={"deviation": {"kind": "wrong byte"}})
+    r = report(spec, fd, capacity, upper)
+    assert "EMFILE" in hint(r, fd)
+    assert "serve clients concurrently" in hint(r, capacity)
+    assert "bytes.upper()" in hint(r, upper)
+    assert hint(r, entry("prompt", "pass")) == ""

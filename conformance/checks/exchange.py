@@ -15,7 +15,7 @@ from conformance.checks.context import (
     payloads,
     round_trip,
 )
-from conformance.outcome import RunnerError
+from conformance.outcome import Cause, RunnerError
 from conformance.payload import block
 
 # -- the checks ------------------------------------------------------------------------------
@@ -36,7 +36,8 @@ def check_listen(ctx: Context) -> None:
         if not accepted:
             s.fail(
                 f"the connection was never accepted: it waited {s.timeouts.reply:g} s in the "
-                "listen backlog (is accept() called?)"
+                "listen backlog (is accept() called?)",
+                cause=Cause.NEVER_ACCEPTED,
             )
         ctx.show("accepted: the connection left the server's accept queue")
         s.quiet(s.peers)

@@ -32,7 +32,7 @@ from conformance.driver.sandbox import SUPERVISOR, Cgroups, Network, isolation
 from conformance.driver.status import SupervisorStatus
 from conformance.driver.target import Target, pick_port, port_is_free
 from conformance.driver.view import own_paths, system_links, view_paths
-from conformance.outcome import NonConformance, RunnerError
+from conformance.outcome import Cause, NonConformance, RunnerError
 from conformance.spec import Spec
 
 POLL = 0.005  # seconds between readiness readings (sock_diag: tens of microseconds)
@@ -302,11 +302,14 @@ class Server:
         deadline = time.monotonic() + timeout
         while True:
             if not self.alive():
+                data: dict[str, object] = {"server": self.account()}
+                if self._bind_conflict(0):
+                    data["cause"] = Cause.ADDRESS_IN_USE.value
                 raise NonConformance(
                     f"the server {self.exit_status()} before listening "
                     f"on {self.target.host}:{self.port}",
                     self.diagnostics(),
-                    {"server": self.account()},
+                    data,
                 )
             if self.kernel.listening():
                 return
@@ -315,7 +318,7 @@ class Server:
                     f"the server did not listen on {self.target.host}:{self.port} within "
                     f"{timeout:g} s{self._elsewhere()}",
                     self.diagnostics(),
-                    {"server": self.account()},
+                    {"server": self.account(), "cause": Cause.NOT_LISTENING.value},
                 )
             time.sleep(POLL)
 

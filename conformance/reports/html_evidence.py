@@ -44,7 +44,7 @@ def panel(r: Report, e: Entry) -> str:
         )
     elif e.expected == "fail":
         out.append(f'<p class="declared">declared to fail: {text(e.expected_reason)}</p>')
-    advice = hint(e.summary) if e.outcome in ("fail", "error") else ""
+    advice = hint(r, e)
     facts = [("requirement", requirement)]
     if advice:
         facts.append(("hint", text(advice)))

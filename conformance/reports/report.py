@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conformance import catalog
 from conformance.bundled import SPEC_DIR
 from conformance.impls import Implementation
 from conformance.outcome import not_judged
@@ -162,73 +163,15 @@ MARK = {"pass": "PASS", "fail": "FAIL", "not-judged": "N/A", "error": "ERROR", "
 CELL = {"pass": "pass", "fail": "fail", "not-judged": "n/a", "error": "ERROR", "skip": "skip"}
 
 # The usual causes behind a failure's words, for a student to act on (first match wins).
-HINTS = (
-    (
-        "accept() failed with EMFILE",
-        "accept() failed with EMFILE: catch OSError around accept() and keep serving (and stop "
-        "accepting until a connection closes)",
-    ),
-    ("in use", "another process holds the address; stop it, or set SO_REUSEADDR before bind()"),
-    (
-        "did not listen on",
-        "the server is not listening on this host/port: check the address it binds and that "
-        "it calls listen()",
-    ),
-    (
-        "never accepted",
-        "the server listens but does not accept(): call accept() as connections come (in a "
-        "loop, or when select()/poll() says the listening socket is readable)",
-    ),
-    (
-        "accepted no connection within",
-        "the server stops accepting while it serves a client: serve clients concurrently "
-        "(threads, select(), or non-blocking sockets)",
-    ),
-    ("refused", "nothing listens any more: the server exited or closed its listening socket"),
-    (
-        "connection reset by server",
-        "the server crashed or closed with unread data: see its stderr and exit status below",
-    ),
-    (
-        "server closed first",
-        "the server closes the connection on its own (after the first reply?): keep it open "
-        "until recv() returns b''",
-    ),
-    (
-        "closed without flushing",
-        "on recv() == b'' the server closed before sending every reply it owed: send what is "
-        "pending (sendall) first, then close",
-    ),
-    (
-        "no close after half-close",
-        "when recv() returns b'' the server must close the connection",
-    ),
-    (
-        "reads its replies slowly",
-        "a client that reads slowly holds up the others: is a socket left blocking (accept() "
-        "does not make the new socket non-blocking)? Call setblocking(False) on each accepted "
-        "socket, and keep what send() did not take for later",
-    ),
-    (
-        "missing reply",
-        "no reply in time: does the server wait for a newline or a full buffer, or stop "
-        "reading while it has replies to send? Answer what recv() returned at once",
-    ),
-    (
-        "wrong byte",
-        "the reply differs from bytes.upper(): uppercase bytes, not decoded text, and only "
-        "a-z; everything else comes back unchanged",
-    ),
-    ("extra bytes", "the server sent bytes nobody asked for (a newline? a prompt? twice?)"),
-    ("while idle", "the server spins while waiting: block in select()/recv() instead of polling"),
-)
-
-
-def hint(summary: str) -> str:
-    for words, advice in HINTS:
-        if words in summary:
-            return advice
-    return ""
+def hint(report: Report, e: Entry) -> str:
+    """Advice for a failed (or errored) entry: its check's, by the failure's cause (a
+    deviation's kind, or details["cause"]; catalog.hint).  None for a not-judged one: the entry
+    of the requirement it needs has the advice."""
+    if e.outcome not in ("fail", "error") or e.id not in report.spec.ids:
+        return ""
+    deviation = e.details.get("deviation") or {}
+    cause = e.details.get("cause") or deviation.get("kind")
+    return catalog.hint(report.spec.requirement(e.id).check, cause)
 
 
 def render_report(report: Report, details: bool = True, table: bool = True) -> str:
@@ -289,8 +232,8 @@ def explanation(report: Report, e: Entry) -> str:
         f"{e.id} ({e.level}): {e.summary}",
         f"requirement: {report.spec.requirement(e.id).text}",
     ]
-    if hint(e.summary):
-        lines.append(f"hint: {hint(e.summary)}")
+    if advice := hint(report, e):
+        lines.append(f"hint: {advice}")
     if e.evidence:
         lines.append(e.evidence)
     if report.replay:
