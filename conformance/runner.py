@@ -156,7 +156,7 @@ def run_in_threads(
             else:
                 finished(job, result)
     except BaseException:
-        from conformance.driver.launcher import stop_all
+        from conformance.driver.live import stop_all
 
         stop_all()
         deadline = time.monotonic() + UNWIND

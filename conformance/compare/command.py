@@ -34,7 +34,7 @@ from conformance.bundled import SPEC_DIR
 from conformance.compare.crowd import Pattern
 from conformance.compare.max_clients import measure_max_clients
 from conformance.compare.report import CHARTS_MISSING, render_html, render_text
-from conformance.compare.results import Comparison, ImplResult, Machine
+from conformance.compare.results import Comparison, Host, ImplResult
 from conformance.compare.workloads import (
     MESSAGE,
     Budget,
@@ -130,7 +130,7 @@ def compare(
 ) -> Comparison:
     """Measure each implementation in turn (never two at once: they would share the CPUs)."""
     raise_nofile(budget.max_clients + 1024)
-    machine = Machine.here()
+    machine = Host.here()
     started = time.monotonic()
     results = []
     for impl in impls:

@@ -33,7 +33,9 @@ class ImplResult:
 
 
 @dataclass(frozen=True)
-class Machine:
+class Host:
+    """The machine a comparison ran on (its figures mean little without it)."""
+
     date: str
     cpus: int
     cpu_model: str
@@ -43,7 +45,7 @@ class Machine:
     isolated: bool  # servers in namespaces of their own
 
     @classmethod
-    def here(cls) -> Machine:
+    def here(cls) -> Host:
         memory_kib = int((procfs.machine_field("/proc/meminfo", "MemTotal") or "0 kB").split()[0])
         return cls(
             date=datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -64,7 +66,7 @@ class Machine:
 
 @dataclass
 class Comparison:
-    machine: Machine
+    machine: Host
     budget: Budget
     command: str
     seconds: float
@@ -81,7 +83,7 @@ class Comparison:
             k: tuple(v) if isinstance(v, list) else v for k, v in data["budget"].items()
         }
         return cls(
-            machine=Machine(**data["machine"]),
+            machine=Host(**data["machine"]),
             budget=Budget(**budget),
             command=data["command"],
             seconds=data["seconds"],

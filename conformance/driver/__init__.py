@@ -10,6 +10,7 @@ listeners.py  the TCP sockets of a network (listeners, accept queues), from sock
 procfs.py     what /proc says about processes and the machine
 target.py     how to start a server: its command template, where, a free port
 launcher.py   one server under test: started, watched, ended with nothing left behind
+live.py       the servers this process has started: all stopped at once when a run is interrupted
 status.py     what the supervisor says of the server on its status pipe
 kernel.py     what the kernel tells of a running server: its sockets, queues, descriptors, CPU
 supervisor/   the program that runs a server in its sandbox (run by the launcher, apart)

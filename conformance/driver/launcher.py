@@ -10,7 +10,6 @@ server sees only the checks' clients; teardown is SIGTERM, a grace period, SIGKI
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import shutil
@@ -19,7 +18,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ from pathlib import Path
 
 from conformance.driver import procfs
 from conformance.driver.kernel import KernelView
+from conformance.driver.live import LIVE, killpg
 from conformance.driver.locks import NameLock, PortLock, claim_uid
 from conformance.driver.sandbox import SUPERVISOR, Cgroups, Network, isolation
 from conformance.driver.status import SupervisorStatus
@@ -38,33 +37,6 @@ from conformance.spec import Spec
 POLL = 0.005  # seconds between readiness readings (sock_diag: tens of microseconds)
 TIME_WAIT = 60.0  # Linux holds a closed connection's port this long (a rare race can leave one)
 TAIL_LINES = 12
-
-
-class _Live:
-    """The servers this process has started and not yet stopped.  A run whose checks share the
-    process (runner.run_in_threads) stops them all at once when it is interrupted, and starts no
-    more: only the main thread hears Ctrl-C."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.groups: set[int] = set()  # the supervisors' process groups
-        self.stopping = False
-
-    def refuse(self) -> None:
-        if self.stopping:
-            raise RunnerError("the run was interrupted")
-
-
-_LIVE = _Live()
-
-
-def stop_all() -> None:
-    """Kill every server this process started (their owners' stop() then finds them ended),
-    and let no more start in this process: it is ending (the command line was interrupted)."""
-    with _LIVE.lock:
-        _LIVE.stopping = True
-        for pgid in _LIVE.groups:
-            _killpg(pgid, signal.SIGKILL)
 
 
 @dataclass
@@ -104,7 +76,7 @@ class Server:
         """Start the process and wait until it is ready: until its port is in LISTEN state (a
         server that serves a single connection in its life keeps it for the checks)."""
         assert self.proc is None or self.proc.poll() is not None
-        _LIVE.refuse()
+        LIVE.refuse()
         self.connections = 0
         startup = self.spec.timeouts.startup
         if self.target.fixed_port is None:
@@ -222,8 +194,8 @@ class Server:
         self.starts += 1
         self._close_handles()
         try:
-            with _LIVE.lock:  # stop_all() sees it, or it is never started
-                _LIVE.refuse()
+            with LIVE.lock:  # stop_all() sees it, or it is never started
+                LIVE.refuse()
                 self.proc = subprocess.Popen(
                     [sys.executable, "-I", "-S", SUPERVISOR, json.dumps(config), "--", *argv],
                     stdin=subprocess.DEVNULL,
@@ -232,7 +204,7 @@ class Server:
                     pass_fds=[status_w, theirs.fileno()],
                     start_new_session=True,
                 )
-                _LIVE.groups.add(self.proc.pid)  # start_new_session: its pid is the group id
+                LIVE.groups.add(self.proc.pid)  # start_new_session: its pid is the group id
         finally:
             os.close(status_w)
             theirs.close()
@@ -343,15 +315,15 @@ class Server:
             return
         pgid = proc.pid  # start_new_session: the leader's pid is the group id
         if self.alive():
-            _killpg(pgid, signal.SIGTERM)
+            killpg(pgid, signal.SIGTERM)
             deadline = time.monotonic() + self.spec.timeouts.grace
             while self.alive() and time.monotonic() < deadline:
                 if self.kernel.deaf_to_sigterm():
                     break
                 time.sleep(0.01)
-        _killpg(pgid, signal.SIGKILL)  # also the leader's children that outlived it
-        with _LIVE.lock:  # before the wait: until reaped, its pid is nobody else's
-            _LIVE.groups.discard(pgid)
+        killpg(pgid, signal.SIGKILL)  # also the leader's children that outlived it
+        with LIVE.lock:  # before the wait: until reaped, its pid is nobody else's
+            LIVE.groups.discard(pgid)
         proc.wait()
         self.status.read()
         grace = self.spec.timeouts.grace
@@ -434,11 +406,3 @@ def _until(done: Callable[[], bool], timeout: float, step: float = 0.002) -> boo
             return False
         time.sleep(step)
     return True
-
-
-def _killpg(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except OSError as exc:
-        if exc.errno not in (errno.ESRCH, errno.EPERM):
-            raise

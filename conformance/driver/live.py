@@ -1,0 +1,47 @@
+"""The servers this process has started and not yet stopped, so that an interrupted run can end
+them all at once (launcher.Server registers each supervisor's process group here)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import threading
+
+from conformance.outcome import RunnerError
+
+
+class Live:
+    """The servers this process has started and not yet stopped.  A run whose checks share the
+    process (runner.run_in_threads) stops them all at once when it is interrupted, and starts no
+    more: only the main thread hears Ctrl-C."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.groups: set[int] = set()  # the supervisors' process groups
+        self.stopping = False
+
+    def refuse(self) -> None:
+        if self.stopping:
+            raise RunnerError("the run was interrupted")
+
+
+LIVE = Live()
+
+
+def stop_all() -> None:
+    """Kill every server this process started (their owners' stop() then finds them ended),
+    and let no more start in this process: it is ending (the command line was interrupted)."""
+    with LIVE.lock:
+        LIVE.stopping = True
+        for pgid in LIVE.groups:
+            killpg(pgid, signal.SIGKILL)
+
+
+def killpg(pgid: int, sig: int) -> None:
+    """Signal a process group that may be gone already (or, as a user, not ours to signal)."""
+    try:
+        os.killpg(pgid, sig)
+    except OSError as exc:
+        if exc.errno not in (errno.ESRCH, errno.EPERM):
+            raise
