@@ -15,7 +15,6 @@ import json
 import re
 import shlex
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ALL_COMPLETED, ThreadPoolExecutor, wait
@@ -27,6 +26,7 @@ from conformance.driver.target import Target
 from conformance.impls import MANIFEST, Implementation, load_impl
 from conformance.outcome import UsageError, not_judged
 from conformance.reports.about import graded_by, suite_info
+from conformance.reports.replay import replay_template
 from conformance.reports.report import Entry, Report, hint, render_report
 from conformance.runner import Options, Result, evaluate
 from conformance.spec import Requirement, Spec
@@ -204,7 +204,9 @@ def _report(
     target = sub.impl.target if sub.impl else Target(sub.name, ("(nothing to run)",))
     command = target.display(target.fixed_port) if sub.impl else "(nothing to run)"
     impl = sub.impl or Implementation(sub.name, f"submission {sub.name}", target)
-    replay = replay_template(spec, sub, shared)
+    replay = ""
+    if sub.impl is not None:  # one command a student runs in their own folder
+        replay = replay_template(spec, sub.impl.target, shared=shared, within=sub.folder)
     report = Report(spec, impl, command, replay=replay, shared=shared)
     listen = first_requirement(spec).id
     for req in spec.requirements:
@@ -237,25 +239,6 @@ def _report(
             )
         )
     return report.settle()
-
-
-def replay_template(spec: Spec, sub: Submission, shared: tuple[str, ...] = ()) -> str:
-    """One command a student runs in their own folder to see a failure again."""
-    if sub.impl is None:
-        return ""
-    target = sub.impl.target
-    words = ["echo-conformance", "check", "--only", "{id}"]
-    if spec.path.name != "echo.toml":
-        words += ["--spec", str(spec.path)]
-    if target.fixed_port is not None:
-        words += ["--fixed-port", str(target.fixed_port)]
-    for folder in shared:
-        words += ["--share", folder]
-    argv = [a.replace(str(sub.folder) + "/", "").replace(str(sub.folder), ".") for a in target.argv]
-    command = " ".join(a if "{" in a else shlex.quote(a) for a in argv).replace(
-        sys.executable, "python3"
-    )
-    return " ".join(words) + " -- " + command
 
 
 def _progress_line(report: Report) -> str:

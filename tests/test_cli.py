@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -148,6 +149,14 @@ def test_nonconformant_server_exit_1_names_requirement_and_difference(tmp_path):
     jsonschema.validate(data, json.loads(SCHEMA.read_text()))
     outcomes = {r["id"]: r["outcome"] for r in data["requirements"]}
     assert outcomes == {"listen": "pass", "upper": "fail"}
+    # The replay line under the failure, run as printed, sees the same failure again.
+    [replay] = [line for line in proc.stdout.splitlines() if line.startswith("replay: ")]
+    words = shlex.split(replay.removeprefix("replay: "))
+    assert words[:4] == ["echo-conformance", "check", "--only", "upper"], replay
+    assert "--profile" in words and "--" in words, replay
+    again = run(*words[1:])
+    assert again.returncode == 1, again.stdout + again.stderr
+    assert "--- upper (MUST)" in again.stdout and "0x7A 'z'" in again.stdout
 
 
 def test_server_that_listens_but_never_accepts_fails_listen():

@@ -89,3 +89,22 @@ def test_a_check_s_own_hint_comes_before_the_general_one(spec):
     assert "serve clients concurrently" in hint(r, capacity)
     assert "bytes.upper()" in hint(r, upper)
     assert hint(r, entry("prompt", "pass")) == ""
+
+
+def test_a_replay_says_what_made_the_verdict(spec, tmp_path):
+    """A registered implementation by its folder, with the run's options; a command as given,
+    its fixed port kept; a student's command relative to their folder, where they run it."""
+    from conformance.driver.target import Target
+    from conformance.reports.replay import replay_template
+
+    target = Target("s", ("python3", "server.py", "{port}"))
+    folder = replay_template(spec, target, folder=tmp_path / "my impl", options=["--seed", "7"])
+    assert folder == f"echo-conformance check --only {{id}} --seed 7 '{tmp_path}/my impl'"
+    fixed = Target("s", ("./server", "8080"), fixed_port=8080)
+    assert replay_template(spec, fixed, shared=["/course"]) == (
+        "echo-conformance check --only {id} --share /course --fixed-port 8080 -- ./server 8080"
+    )
+    student = Target("alice", ("python3", f"{tmp_path}/alice/server.py", "{port}"))
+    assert replay_template(spec, student, within=tmp_path / "alice").endswith(
+        " -- python3 server.py {port}"
+    )

@@ -17,6 +17,7 @@ from conformance.cli.run import Collector, pytest_args, run_in_process, run_pyte
 from conformance.impls import Implementation, adhoc, find_impl, registry
 from conformance.outcome import UsageError
 from conformance.profiles import PROFILE_ENV
+from conformance.reports.replay import replay_template
 from conformance.reports.report import Entry, Report, render_matrix, render_report, write_json
 from conformance.settings import find_settings
 from conformance.spec import DEFAULT_SPEC, Spec, load_spec
@@ -147,28 +148,13 @@ def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
     )
 
 
-def replay_template(args: argparse.Namespace, spec: Spec, impl: Implementation) -> str:
-    """The command that checks one requirement of this implementation again ({id} to fill)."""
-    words = ["echo-conformance", "check", "--only", "{id}"]
-    if spec.path.resolve() != DEFAULT_SPEC.resolve():
-        words += ["--spec", str(spec.path)]
-    for folder in args.share:
-        words += ["--share", folder]
-    for flag, value in (
-        ("--seed", args.seed),
-        ("--timeout", args.timeout),
-        ("--profile", args.profile),
-    ):
+def replay_options(args: argparse.Namespace) -> list[str]:
+    """The options of this run that a replay needs to see the same thing again."""
+    words = []
+    for flag, value in (("--seed", args.seed), ("--timeout", args.timeout)):
         if value is not None:
             words += [flag, str(value)]
-    if impl.manifest is not None:
-        words.append(str(impl.manifest.parent))
-        server = ""
-    else:
-        if impl.target.fixed_port is not None:
-            words += ["--fixed-port", str(impl.target.fixed_port)]
-        server = " -- " + impl.target.display()
-    return " ".join(w if w == "{id}" else shlex.quote(w) for w in words) + server
+    return words + (["--profile", args.profile] if args.profile is not None else [])
 
 
 def build_reports(
@@ -188,7 +174,13 @@ def build_reports(
             impl.target.display(port if port else None),
             [],
             duration_s=elapsed,
-            replay=replay_template(args, spec, impl),
+            replay=replay_template(
+                spec,
+                impl.target,
+                folder=impl.manifest.parent if impl.manifest is not None else None,
+                shared=args.share,
+                options=replay_options(args),
+            ),
             shared=tuple(args.share),
         )
         for req in spec.requirements:
