@@ -23,6 +23,8 @@ from typing import Any
 
 from conformance.outcome import UsageError
 
+__all__ = ["CATALOG", "ENTRY_POINTS", "HINTS", "Check", "Param", "checks", "function", "hint"]
+
 
 @dataclass(frozen=True)
 class Param:

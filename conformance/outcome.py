@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
+__all__ = ["Cause", "NonConformance", "NotJudged", "RunnerError", "UsageError", "not_judged"]
+
 
 class Cause(str, Enum):
     """Why a check failed where no reply stream deviated (a deviation says so by its

@@ -19,6 +19,18 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
+__all__ = [
+    "DEFAULT_SPEC",
+    "ByteRange",
+    "Limits",
+    "Requirement",
+    "Spec",
+    "SpecError",
+    "Timeouts",
+    "load_spec",
+    "read_toml",
+]
+
 DEFAULT_SPEC = SPEC_DIR / "echo.toml"
 
 LEVELS = ("MUST", "SHOULD")

@@ -126,3 +126,19 @@ def test_no_import_cycle():
     for name in sorted(graph):
         if name not in state:
             walk(name, [name])
+
+
+PUBLIC = ("conformance.catalog", "conformance.checks", "conformance.spec", "conformance.outcome")
+
+
+def test_the_public_surface_is_declared_and_there():
+    """What conformance/__init__.py calls public has an __all__, and every name in it exists."""
+    import importlib
+
+    for name in PUBLIC:
+        module = importlib.import_module(name)
+        exported = getattr(module, "__all__", None)
+        assert exported, f"{name} declares no __all__"
+        missing = [n for n in exported if not hasattr(module, n)]
+        assert not missing, f"{name}.__all__ names what it lacks: {missing}"
+        assert name in (conformance.__doc__ or ""), f"{name} is not named public"

@@ -23,6 +23,6 @@ descriptors.py  survive-fd-limit: a crowd beyond the server's descriptors
 machine.py    the stateful model of many clients (concurrent)
 """
 
-from conformance.checks.context import Context
+from conformance.checks.context import Context, payloads, round_trip
 
-__all__ = ["Context"]
+__all__ = ["Context", "payloads", "round_trip"]
