@@ -225,19 +225,7 @@ def _report(
         else:
             outcome, summary, evidence = result.outcome, result.summary, result.evidence
             took, details = result.duration_s, result.details
-        report.entries.append(
-            Entry(
-                id=req.id,
-                level=req.level,
-                points=req.points,
-                required=req.level == "MUST",
-                outcome=outcome,
-                summary=summary,
-                evidence=evidence,
-                duration_s=took,
-                details=details,
-            )
-        )
+        report.entries.append(Entry.of(req, outcome, summary, evidence, details, took))
     return report.settle()
 
 

@@ -141,7 +141,7 @@ class Config:
         return [r for r in self.spec.requirements if not self.only or r.id in self.only]
 
     def is_required(self, req: Requirement) -> bool:
-        return req.level == "MUST" or req.id in self.required
+        return req.is_required(self.required)
 
 
 def _same_spec(impl: Implementation, spec: Spec) -> bool:

@@ -6,6 +6,7 @@ A malformed spec is refused with a SpecError naming the file, the key and what i
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,10 @@ class Requirement:
     text: str
     check: str
     params: dict[str, Any] = field(default_factory=dict)
+
+    def is_required(self, also: Collection[str] = ()) -> bool:
+        """A MUST, or a SHOULD this run treats as required (`also`: --require)."""
+        return self.level == "MUST" or self.id in also
 
     def scaled_wait(self, profile: Profile) -> float:
         """Seconds its check waits on purpose with `profile`: the check's `scaled_wait`

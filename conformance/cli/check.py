@@ -187,18 +187,15 @@ def build_reports(
             if args.only and req.id not in args.only:
                 continue
             result = collector.results.get((impl.name, req.id))
-            entry = Entry(
-                id=req.id,
-                level=req.level,
-                points=req.points,
-                required=req.level == "MUST" or req.id in required,
-                outcome="skip" if result is None else result["outcome"],
-                summary="" if result is None else result["summary"],
-                evidence="" if result is None else result["evidence"],
-                expected="fail" if req.id in impl.expected_failures else "pass",
-                expected_reason=impl.expected_failures.get(req.id, ""),
-                duration_s=collector.durations.get((impl.name, req.id), 0.0),
-                details={} if result is None else result["details"],
+            entry = Entry.of(
+                req,
+                "skip" if result is None else result["outcome"],
+                "" if result is None else result["summary"],
+                "" if result is None else result["evidence"],
+                None if result is None else result["details"],
+                collector.durations.get((impl.name, req.id), 0.0),
+                required,
+                impl.expected_failures,
             )
             report.entries.append(entry)
         reports.append(report.settle())

@@ -6,6 +6,7 @@ The JSON format is documented by spec/report.schema.json.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from conformance.bundled import SPEC_DIR
 from conformance.impls import Implementation
 from conformance.outcome import not_judged
 from conformance.reports.about import suite_info
-from conformance.spec import Spec
+from conformance.spec import Requirement, Spec
 
 SCHEMA = SPEC_DIR / "report.schema.json"
 
@@ -40,6 +41,35 @@ class Entry:
     # Not judged when it was checked, for want of requirements that then passed: a fail after
     # all (Report.settle).  Progress lines printed before that say so again at the end.
     restated: bool = False
+
+    @classmethod
+    def of(
+        cls,
+        req: Requirement,
+        outcome: str,
+        summary: str = "",
+        evidence: str = "",
+        details: dict[str, Any] | None = None,
+        duration_s: float = 0.0,
+        required: Collection[str] = (),
+        expected_failures: Mapping[str, str] | None = None,
+    ) -> Entry:
+        """The entry of `req`'s result: required if a MUST or named in `required` (--require);
+        expected to fail if the implementation declares so (`expected_failures`: id -> why)."""
+        declared = expected_failures or {}
+        return cls(
+            id=req.id,
+            level=req.level,
+            points=req.points,
+            required=req.is_required(required),
+            outcome=outcome,
+            summary=summary,
+            evidence=evidence,
+            expected="fail" if req.id in declared else "pass",
+            expected_reason=declared.get(req.id, ""),
+            duration_s=duration_s,
+            details=details or {},
+        )
 
     @property
     def as_declared(self) -> bool:
