@@ -2,9 +2,9 @@
 
 Each direct subfolder of the submissions folder is one submission, named by its folder.  Grading
 runs `listen` for every submission first (in threads: it is one server start each); a server that
-never accepts a connection fails every other requirement too, so those are recorded as failed
-for that reason instead of waiting out the startup timeout eleven times.  The rest runs as one
-pytest session over every listening submission, in parallel with xdist, like `check --all`.
+never accepts a connection is not judged on the others, for want of listen, instead of waiting
+out the startup timeout eleven times.  The rest runs over every listening submission at once, in
+threads of this process, longest checks first, like `check --all`.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def grade(
     run_rest: RunRest,
     progress: Callable[[str], None] = lambda line: None,
 ) -> list[Report]:
-    """Grade every submission; `run_rest` runs the requirements after `listen` (pytest) and
+    """Grade every submission; `run_rest` runs the requirements after `listen` (threads) and
     hands over each result as it comes; `progress` hears of each submission as it is done."""
     started = time.monotonic()
     listen = first_requirement(spec)

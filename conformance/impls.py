@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from conformance.bundled import IMPLS_DIR
 from conformance.driver.target import Target
@@ -38,33 +37,6 @@ class Implementation:
     expected_failures: dict[str, str] = field(default_factory=dict)
     spec_name: str = "echo.toml"  # the spec (a file in spec/) it implements
     only: tuple[str, ...] = ()  # check only these requirements (empty: all)
-
-    def to_json(self) -> dict[str, object]:
-        """What a pytest process (an xdist worker) needs to rebuild it: see from_json."""
-        t = self.target
-        return {
-            "name": self.name,
-            "description": self.description,
-            "argv": list(t.argv),
-            "cwd": str(t.cwd) if t.cwd else None,
-            "port": t.fixed_port,
-            "host": t.host,
-            "expected_failures": self.expected_failures,
-            "only": list(self.only),
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Implementation:
-        cwd = Path(data["cwd"]) if data["cwd"] else None
-        target = Target(data["name"], tuple(data["argv"]), cwd, data["port"], data["host"])
-        return cls(
-            data["name"],
-            data["description"],
-            target,
-            None,
-            data["expected_failures"],
-            only=tuple(data.get("only", ())),
-        )
 
     def validate(self, spec: Spec) -> None:
         """Expectations must name requirements of the spec being run."""

@@ -25,6 +25,10 @@ class NonConformance(AssertionError):
     the server's exit and stderr tail); `details` is the same as data (spec/report.schema.json).
     """
 
+    # The exchange that showed it, for a packet capture (reports/pcap.py): the session's
+    # transcript events and the server's port; None where no client took part.
+    exchange: tuple[list[Any], int] | None = None
+
     def __init__(
         self, summary: str, evidence: str = "", details: dict[str, Any] | None = None
     ) -> None:

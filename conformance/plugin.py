@@ -58,11 +58,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(repeatable; default: every registered implementation of the spec)",
     )
     group.addoption(
-        "--echo-impl-json",
-        metavar="FILE",
-        help="check the implementations listed in this JSON file (written by `grade`)",
-    )
-    group.addoption(
         "--echo-spec",
         metavar="PATH",
         default=str(DEFAULT_SPEC),
@@ -117,17 +112,12 @@ class Config:
             self.spec.requirement(rid)  # KeyError names the known ids
         self.server: str | None = opt("--echo-server")
         self.fixed_port: int | None = opt("--echo-fixed-port")
-        self.impls = self._impls(
-            opt("--echo-impl"), self.server, self.fixed_port, opt("--echo-impl-json")
-        )
+        self.impls = self._impls(opt("--echo-impl"), self.server, self.fixed_port)
 
     def _impls(
-        self, names: list[str], command: str | None, port: int | None, listed: str | None
+        self, names: list[str], command: str | None, port: int | None
     ) -> list[Implementation]:
-        if listed:
-            with open(listed, encoding="utf-8") as f:
-                impls = [Implementation.from_json(data) for data in json.load(f)]
-        elif command:
+        if command:
             impls = [adhoc(shlex.split(command), port)]
         elif names:
             impls = [find_impl(n) for n in names]
@@ -151,7 +141,7 @@ def _same_spec(impl: Implementation, spec: Spec) -> bool:
 def _named(config: pytest.Config) -> bool:
     """Is a server to check named on the command line?"""
     opt = config.getoption
-    return bool(opt("--echo-server") or opt("--echo-impl") or opt("--echo-impl-json"))
+    return bool(opt("--echo-server") or opt("--echo-impl"))
 
 
 def _collects(config: pytest.Config, spec: Path) -> bool:

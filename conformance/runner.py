@@ -119,47 +119,75 @@ def run_in_threads(
     options: Options,
     threads: int,
     started: Callable[[Job], None],
-    finished: Callable[[Job, Result], None],
+    finished: Callable[[Job, Result | None], None],
+    halt: Callable[[Result], bool] = lambda result: False,
+    halted: threading.Event | None = None,
 ) -> None:
     """Evaluate each (implementation, requirement) in this process, `threads` at a time, in
     the order given.  The checks mostly wait on their servers, so threads overlap them as well
     as processes would, without a process to start first (Hypothesis is thread-safe).
     `started` and `finished` are called in the calling thread as each check starts and ends.
 
+    A result for which `halt` is true (-x: a fail) ends the run: no more checks start, those
+    under way have their servers killed and end with `finished(job, None)` (not run to the end,
+    no verdict).  So does `halted`, set from elsewhere (--watch: a file changed), with every
+    server killed (live.stop_all) by whoever sets it.
+
     Interrupted (KeyboardInterrupt, in the calling thread), it kills every server, waits for
     the checks to end (UNWIND) and raises again."""
+    from conformance.driver import live
     from conformance.driver.net import raise_nofile
 
     # Every client socket is this process's: as many checks at once as its descriptors allow.
     each = spec.limits.nofile + SPARE_DESCRIPTORS
     threads = max(1, min(threads, len(jobs), raise_nofile(threads * each) // each))
     todo: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
-    events: queue.SimpleQueue[tuple[Job, Result | None]] = queue.SimpleQueue()
+    # (job, None): it starts; (job, result): it ended; (None, None): a worker has finished.
+    events: queue.SimpleQueue[tuple[Job | None, Result | None]] = queue.SimpleQueue()
+    halted = halted or threading.Event()
 
     def work() -> None:
         while (job := todo.get()) is not None:
+            if halted.is_set():
+                continue
             events.put((job, None))
             events.put((job, evaluate(spec, job[1], job[0], options)))
+        events.put((None, None))
 
-    for job in jobs:
-        todo.put(job)
+    for queued in jobs:
+        todo.put(queued)
     # Daemons: a check that does not end when interrupted does not keep the process.
     workers = [threading.Thread(target=work, daemon=True) for _ in range(threads)]
     for worker in workers:
         todo.put(None)
         worker.start()
     try:
-        for _ in range(2 * len(jobs)):
-            job, result = events.get()
-            if result is None:
+        done, unwound = 0, float("inf")  # halted: the time by which the checks must have ended
+        while done < len(workers):
+            try:
+                job, result = events.get(timeout=min(UNWIND, unwound - time.monotonic()))
+            except queue.Empty:
+                if halted.is_set():
+                    break  # a check that does not end though its server is gone: left behind
+                continue
+            if job is None:
+                done += 1
+            elif result is None:
                 started(job)
+            elif halted.is_set():
+                finished(job, None)  # its server killed: no verdict
             else:
                 finished(job, result)
+                if halt(result):
+                    halted.set()
+                    unwound = time.monotonic() + UNWIND
+                    live.stop_all()  # the checks under way end at once, their results dropped
     except BaseException:
-        from conformance.driver.live import stop_all
-
-        stop_all()
+        live.stop_all()
         deadline = time.monotonic() + UNWIND
         for worker in workers:
             worker.join(max(0.0, deadline - time.monotonic()))
         raise
+    finally:
+        if halted.is_set():
+            live.resume()

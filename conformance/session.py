@@ -363,8 +363,11 @@ class Session:
         if not_judged is None:
             not_judged = self.attribution.out_of_descriptors(self)
         if not_judged is not None and not_judged[0]:
-            raise NotJudged(*not_judged, summary, evidence, data)
-        raise NonConformance(summary, evidence, data)
+            exc: NonConformance = NotJudged(*not_judged, summary, evidence, data)
+        else:
+            exc = NonConformance(summary, evidence, data)
+        exc.exchange = (list(self.transcript.events), self.server.port)
+        raise exc
 
     def _settle_exit(self) -> None:
         """A server that is crashing right now gets a moment to finish, so that its exit status

@@ -21,6 +21,12 @@ from tests.users import User, tests_user, unprivileged_user
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # `check` remembers each server's failures between runs (cli/memory.py): the suite's own
+    # runs keep theirs apart from the user's, in a folder of this session.
+    if "ECHO_CONFORMANCE_CACHE" not in os.environ:
+        import tempfile
+
+        os.environ["ECHO_CONFORMANCE_CACHE"] = tempfile.mkdtemp(prefix="echo-conformance-cache-")
     config.addinivalue_line("markers", "corpus: runs the suite on the server corpus (slow)")
     config.addinivalue_line("markers", "grading: grades classes of submissions (slow, run alone)")
     config.addinivalue_line("markers", "browser: opens reports in headless Chromium")

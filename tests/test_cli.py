@@ -159,6 +159,78 @@ def test_nonconformant_server_exit_1_names_requirement_and_difference(tmp_path):
     assert "--- upper (MUST)" in again.stdout and "0x7A 'z'" in again.stdout
 
 
+Z_BUG = [sys.executable, str(SERVERS / "forgets_z.py"), "{port}", "{host}"]
+
+
+def outcomes_of(report: Path) -> dict[str, str]:
+    return {r["id"]: r["outcome"] for r in json.loads(report.read_text())["requirements"]}
+
+
+def test_exitfirst_stops_at_the_first_failure_and_leaves_nothing(tmp_path):
+    report = tmp_path / "r.json"
+    cache = {"ECHO_CONFORMANCE_CACHE": str(tmp_path / "cache")}
+    proc = run("check", "-x", "--profile", "quick", "--json", str(report), "--", *Z_BUG, env=cache)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    outcomes = outcomes_of(report)
+    assert outcomes["upper"] == "fail"
+    assert "fail" not in {o for rid, o in outcomes.items() if rid != "upper"}
+    assert "skip" in outcomes.values(), outcomes  # the checks that had not started, or ended
+    assert "not run: -x ended the run at the first failure" in proc.stdout
+    assert "NOT CONFORMANT: required requirement(s) failed: upper" in proc.stdout
+    assert not processes_with(str(SERVERS / "forgets_z.py"))
+
+
+def test_a_run_checks_first_what_failed_last_time(tmp_path):
+    """One check at a time, stopping at the first failure: remembered, upper runs first and
+    nothing else runs; with --no-cache the usual order (longest first) passes others first."""
+    cache = {"ECHO_CONFORMANCE_CACHE": str(tmp_path / "cache")}
+    quick = ("--profile", "quick", "-n", "1")
+    first = run("check", *quick, "--", *Z_BUG, env=cache)
+    assert first.returncode == 1, first.stdout + first.stderr
+    remembered = json.loads((tmp_path / "cache" / "last-failed.json").read_text())
+    assert list(remembered.values()) == [["upper"]]
+    report = tmp_path / "r.json"
+    again = run("check", *quick, "-x", "--json", str(report), "--", *Z_BUG, env=cache)
+    assert again.returncode == 1, again.stdout + again.stderr
+    assert {o for rid, o in outcomes_of(report).items() if rid != "upper"} == {"skip"}
+    usual = run("check", *quick, "-x", "--no-cache", "--json", str(report), "--", *Z_BUG, env=cache)
+    assert usual.returncode == 1, usual.stdout + usual.stderr
+    assert "pass" in outcomes_of(report).values()
+
+
+def test_pcap_holds_the_failing_exchange_for_wireshark(tmp_path):
+    """--pcap: the failed requirement's minimal failing case as a capture that a packet parser
+    (scapy's, not ours) reads back, checksums and all: the wrong reply byte is in the server's
+    segment to the client, and the report says where the file is and how it was made."""
+    from scapy.all import IP, TCP, rdpcap
+
+    captures, html = tmp_path / "captures", tmp_path / "report.html"
+    args = ("--profile", "quick", "--only", "listen", "--only", "upper", "--pcap", str(captures))
+    proc = run("check", *args, "--html", str(html), "--", *Z_BUG)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    [pcap] = captures.iterdir()  # upper's: listen passed
+    assert pcap.name.endswith("-upper.pcap"), pcap
+    assert f"capture: {pcap} (synthesized from the transcript)" in proc.stdout
+    assert f'href="captures/{pcap.name}"' in html.read_text()  # the report links it
+    packets = rdpcap(str(pcap))
+    assert packets and all(IP in p and TCP in p for p in packets)
+    for packet in packets:  # scapy computes each checksum again: they must be what we wrote
+        rebuilt = IP(bytes(packet))
+        del rebuilt[IP].chksum, rebuilt[TCP].chksum
+        rebuilt = IP(bytes(rebuilt))
+        assert (rebuilt[IP].chksum, rebuilt[TCP].chksum) == (packet[IP].chksum, packet[TCP].chksum)
+    syn = next(p for p in packets if p[TCP].flags == "S")
+    server_port = syn[TCP].dport
+    sent = b"".join(bytes(p[TCP].payload) for p in packets if p[TCP].dport == server_port)
+    replies = b"".join(bytes(p[TCP].payload) for p in packets if p[TCP].sport == server_port)
+    assert (sent, replies) == (b"z", b"z")  # the minimal case: its z came back as it was
+
+
+def test_help_says_where_failures_are_remembered(tmp_path):
+    proc = run("check", "--help", env={"ECHO_CONFORMANCE_CACHE": str(tmp_path)})
+    assert str(tmp_path / "last-failed.json") in " ".join(proc.stdout.split()).replace("- ", "-")
+
+
 def test_server_that_listens_but_never_accepts_fails_listen():
     """Its clients' connects succeed (the kernel's backlog): the accept queue tells."""
     never = [sys.executable, str(SERVERS / "never_accepts.py"), "{port}", "{host}"]
@@ -230,3 +302,53 @@ def test_an_interrupted_check_stops_its_servers(tmp_path, sig):
     assert err.strip().splitlines()[-1] == "echo-conformance: interrupted"
     assert "Traceback" not in err
     assert processes_with(token) == []
+
+
+def test_watch_checks_again_when_the_server_changes(tmp_path):
+    """A buggy server.py, then a fixed one written over it: the watch checks it again and says
+    so.  Changed again while a run waits for a slow server to start, it cuts that run short and
+    starts again.  Ctrl-C ends the watch with status 0 and no process left."""
+    import queue
+    import threading
+
+    folder = tmp_path / "student"
+    folder.mkdir()
+    server = folder / "server.py"
+    server.write_text((SERVERS / "forgets_z.py").read_text())
+    argv = [*CLI, "check", "--watch", "--profile", "quick", "--only", "upper", "--only", "listen"]
+    proc = subprocess.Popen(
+        [*argv, "--", sys.executable, "server.py", "{port}"],
+        cwd=folder,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "ECHO_CONFORMANCE_CACHE": str(tmp_path / "cache")},
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+
+    def until_watching() -> str:
+        """The output up to the next "watching ... for changes" line."""
+        seen, deadline = [], time.monotonic() + 120
+        while not seen or not seen[-1].startswith("watching "):
+            seen.append(lines.get(timeout=max(0.1, deadline - time.monotonic())))
+        return "".join(seen)
+
+    try:
+        first = until_watching()
+        assert "NOT CONFORMANT" in first and "server.py" in first.splitlines()[-1], first
+        server.write_text((SERVERS / "ok_selectors.py").read_text())
+        second = until_watching()
+        assert "CONFORMANT on the 2 of 12 requirements checked" in second, second
+        server.write_text((SERVERS / "slow_start.py").read_text())  # listens after seconds
+        time.sleep(1.5)  # its run has begun: it waits for the server to listen
+        server.write_text((SERVERS / "ok_selectors.py").read_text() + "\n# fixed again\n")
+        third = until_watching()
+        assert "changed during the run: checking again" in third, third
+        assert third.rstrip().splitlines()[-3].startswith("(")  # a run to its end, timed
+    finally:
+        proc.send_signal(signal.SIGINT)
+        status = proc.wait(timeout=30)
+    assert status == 0
+    assert not processes_with(str(folder))

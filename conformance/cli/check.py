@@ -6,14 +6,17 @@ import argparse
 import os
 import shlex
 import sys
+import threading
 import time
 from pathlib import Path
 
 from conformance.bundled import SPEC_DIR
+from conformance.cli.memory import LastFailed, cache_file, server_key
 from conformance.cli.parser import EXIT_NONCONFORMANT, EXIT_OK, EXIT_USAGE, REPORT_FLAGS
 from conformance.cli.progress import CheckProgress
 from conformance.cli.reports import write_reports
 from conformance.cli.run import Collector, pytest_args, run_in_process, run_pytest, say_isolation
+from conformance.cli.watch import watch, watched_paths
 from conformance.impls import Implementation, adhoc, find_impl, registry
 from conformance.outcome import UsageError
 from conformance.profiles import PROFILE_ENV
@@ -21,6 +24,8 @@ from conformance.reports.replay import replay_template
 from conformance.reports.report import Entry, Report, render_matrix, render_report, write_json
 from conformance.settings import find_settings
 from conformance.spec import DEFAULT_SPEC, Spec, load_spec
+
+NOT_RUN = "not run: -x ended the run at the first failure"
 
 
 def select_impls(args: argparse.Namespace, command: list[str], spec: Spec) -> list[Implementation]:
@@ -92,6 +97,28 @@ def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
         raise UsageError("-n must be >= 0")
     impls = select_impls(args, command, spec)
     say_isolation()
+    memory = LastFailed(None if args.no_cache else cache_file())
+    if args.verbose and (args.watch or args.pcap):
+        raise UsageError("--watch and --pcap run the checks in threads: leave out -v")
+    if args.watch:
+        paths = watched_paths(impls, command)
+        return watch(paths, lambda stop: check_once(args, command, spec, impls, memory, stop))
+    status = check_once(args, command, spec, impls, memory)
+    assert status is not None
+    return status
+
+
+def check_once(
+    args: argparse.Namespace,
+    command: list[str],
+    spec: Spec,
+    impls: list[Implementation],
+    memory: LastFailed,
+    stop: threading.Event | None = None,
+) -> int | None:
+    """One run: its progress, its reports, its exit status; None if `stop` cut it short."""
+    keys = {impl.name: server_key(spec, impl) for impl in impls}
+    first = {(i.name, rid) for i in impls for rid in memory.of(keys[i.name])}
     collector = Collector()
     # Progress goes to stdout with the report: for one implementation its lines are the report's
     # table, printed as the checks finish, so `check ... > file` still holds the whole report in
@@ -108,14 +135,19 @@ def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
     started = time.monotonic()
     try:
         if not args.verbose:
-            run_in_process(args, spec, impls, collector)
+            run_in_process(args, spec, impls, collector, first, stop)
         else:
             run_pytest(pytest_args(args, spec, impls, command), collector)
     finally:
         if progress:
             progress.stop()  # the terminal's status line, also when the runner failed
+    if stop is not None and stop.is_set():
+        return None
     elapsed = time.monotonic() - started
     reports = build_reports(spec, impls, collector, args, elapsed)
+    memory.remember(
+        (keys[r.impl.name], remembered(r, memory.of(keys[r.impl.name]))) for r in reports
+    )
     if args.json:
         write_json(args.json, reports, many=args.all)
     write_reports(args, reports, "check --all" if args.all else f"check {reports[0].impl.name}")
@@ -146,6 +178,14 @@ def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
     return {"conformant": EXIT_OK, "nonconformant": EXIT_NONCONFORMANT}.get(
         report.verdict, EXIT_USAGE
     )
+
+
+def remembered(report: Report, before: set[str]) -> list[str]:
+    """The requirements to check first next time: those failed now, and those failed before
+    that this run did not check (--only, -x)."""
+    checked = {e.id for e in report.entries if e.outcome != "skip"}
+    failed = {e.id for e in report.entries if e.failed} | (before - checked)
+    return [rid for rid in report.spec.ids if rid in failed]
 
 
 def replay_options(args: argparse.Namespace) -> list[str]:
@@ -190,7 +230,7 @@ def build_reports(
             entry = Entry.of(
                 req,
                 "skip" if result is None else result["outcome"],
-                "" if result is None else result["summary"],
+                (NOT_RUN if args.exitfirst else "") if result is None else result["summary"],
                 "" if result is None else result["evidence"],
                 None if result is None else result["details"],
                 collector.durations.get((impl.name, req.id), 0.0),

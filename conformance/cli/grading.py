@@ -10,7 +10,7 @@ import sys
 from conformance.cli.parser import EXIT_OK
 from conformance.cli.progress import GradeProgress
 from conformance.cli.reports import write_reports
-from conformance.cli.run import Collector, run_listed, say_isolation
+from conformance.cli.run import Collector, run_in_process, say_isolation
 from conformance.grade import (
     OnResult,
     find_submissions,
@@ -53,10 +53,15 @@ def cmd_grade(args: argparse.Namespace) -> int:
             collector.on_running = progress.running
             progress.phase("starting the checks")
         rest = argparse.Namespace(
-            only=ids, profile=args.profile, seed=args.seed, workers=workers, share=args.share
+            only=ids,
+            profile=args.profile,
+            seed=args.seed,
+            timeout=None,
+            workers=args.workers,  # None: as many threads as the checks' costs call for
+            share=args.share,
         )
         try:
-            run_listed(rest, spec, impls, collector)
+            run_in_process(rest, spec, impls, collector)
         finally:
             if progress:
                 progress.phase("starting the servers")  # grade() waits for the others' listen

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import NoReturn
 
+from conformance.cli.memory import CACHE_ENV, cache_file
 from conformance.compare import command as compare
 from conformance.grade import (
     DEFAULT_COMMAND,
@@ -88,6 +89,32 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="checks at once, in threads (with -v: pytest-xdist workers; 0 or 1: one at a "
         "time; default: enough that the longest check sets the pace)",
+    )
+    check.add_argument(
+        "-x",
+        "--exitfirst",
+        action="store_true",
+        help="stop at the first failed requirement: the others are not run",
+    )
+    check.add_argument(
+        "--pcap",
+        type=Path,
+        metavar="DIR",
+        help="write each failed requirement's failing exchange as a packet capture "
+        "(DIR/IMPL-ID.pcap, for Wireshark), synthesized from its transcript",
+    )
+    check.add_argument(
+        "--watch",
+        action="store_true",
+        help="check again each time the server's files change (a registered implementation's "
+        "folder, else the files the command names), failures first; Ctrl-C ends it",
+    )
+    check.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="check in the usual order, and remember nothing: by default a run checks first "
+        f"what the server failed last time, remembered in {cache_file()} (${CACHE_ENV}: "
+        "another folder)",
     )
     check.add_argument(
         "-v", "--verbose", action="store_true", help="run the checks under pytest, with its output"

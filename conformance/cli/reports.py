@@ -10,7 +10,9 @@ from pathlib import Path
 from conformance.cli.parser import REPORT_FLAGS
 from conformance.outcome import UsageError
 from conformance.reports.junit import write_junit
+from conformance.reports.pcap import HOW, pcap_bytes
 from conformance.reports.report import Report
+from conformance.runner import Result
 
 
 def check_outputs(args: argparse.Namespace) -> None:
@@ -20,9 +22,10 @@ def check_outputs(args: argparse.Namespace) -> None:
         path: Path | None = getattr(args, flag, None)
         if path is not None:
             _writable(f"--{flag} {path}", path, folder=False)
-    out: Path | None = getattr(args, "out", None)
-    if out is not None:
-        _writable(f"--out {out}", out, folder=True)
+    for flag in ("out", "pcap"):
+        folder: Path | None = getattr(args, flag, None)
+        if folder is not None:
+            _writable(f"--{flag} {folder}", folder, folder=True)
 
 
 def _writable(what: str, path: Path, folder: bool) -> None:
@@ -48,5 +51,21 @@ def write_reports(
         from conformance.reports.html_report import render_html  # only when asked for
 
         title = f"echo-conformance: {title}"
-        page = render_html(reports, title=title, command=args.words, noun=noun)
+        page = render_html(
+            reports, title=title, command=args.words, noun=noun, folder=args.html.parent
+        )
         args.html.write_text(page, encoding="utf-8")
+
+
+def write_capture(folder: Path, impl: str, rid: str, result: Result) -> dict[str, str] | None:
+    """--pcap: a failed requirement's failing exchange as FOLDER/IMPL-ID.pcap; what the report
+    says of it (details["capture"]), or None where no client's exchange showed the failure."""
+    exchange = getattr(result.raised, "exchange", None)
+    if result.outcome != "fail" or exchange is None:
+        return None
+    events, port = exchange
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in impl)
+    path = folder / f"{safe}-{rid}.pcap"
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(pcap_bytes(events, port))
+    return {"file": str(path), "how": HOW}

@@ -11,13 +11,13 @@ import os
 import shlex
 import signal
 import sys
-import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 import pytest
 
+from conformance.cli.reports import write_capture
 from conformance.driver.sandbox import FALLBACK_NOTE, isolation
 from conformance.impls import Implementation
 from conformance.plugin import RESULT_KEY
@@ -89,6 +89,8 @@ def pytest_args(
             out += ["--echo-impl", str(impl.manifest.parent if impl.manifest else impl.name)]
     for rid in args.require:
         out += ["--echo-require", rid]
+    if args.exitfirst:
+        out.append("--exitfirst")
     if args.timeout is not None:
         out += ["--echo-reply-timeout", str(args.timeout)]
     profile = get_profile(args.profile)
@@ -173,10 +175,17 @@ def base_args(spec: Spec) -> list[str]:
 
 
 def run_in_process(
-    args: argparse.Namespace, spec: Spec, impls: list[Implementation], collector: Collector
+    args: argparse.Namespace,
+    spec: Spec,
+    impls: list[Implementation],
+    collector: Collector,
+    first: Collection[tuple[str, str]] = (),
+    stop: threading.Event | None = None,
 ) -> None:
-    """The checks in threads of this process (runner.run_in_threads), longest first: no pytest
-    worker process to start, so the first check starts at once."""
+    """The checks in threads of this process (runner.run_in_threads): those in `first`
+    ((implementation, requirement): failed last time) first, then the longest first; no pytest
+    worker process to start, so the first check starts at once.  `args.exitfirst`: the first
+    fail ends the run; so does `stop` (--watch)."""
     options = Options(
         profile=get_profile(args.profile),
         seed=args.seed,
@@ -189,7 +198,8 @@ def run_in_process(
         for req in spec.requirements
         if (not args.only or req.id in args.only) and (not impl.only or req.id in impl.only)
     ]
-    jobs.sort(key=lambda job: -job[1].cost(options.profile))  # longest first; stable
+    profile = options.profile
+    jobs.sort(key=lambda job: ((job[0].name, job[1].id) not in first, -job[1].cost(profile)))
     workers = args.workers
     if workers is None:
         costs = [req.cost(options.profile) for _, req in jobs]
@@ -199,14 +209,23 @@ def run_in_process(
         key = (job[0].name, job[1].id)
         collector.started("::".join(key), key)
 
-    def finished(job: Job, result: Result) -> None:
+    def finished(job: Job, result: Result | None) -> None:
         key = (job[0].name, job[1].id)
-        fields = ("outcome", "summary", "evidence", "details")
-        collector.record(key, {f: getattr(result, f) for f in fields}, result.duration_s)
+        pcap = getattr(args, "pcap", None)
+        if result is not None and pcap is not None:
+            capture = write_capture(pcap, job[0].name, job[1].id, result)
+            if capture is not None:
+                result.details["capture"] = capture
+        if result is not None:
+            fields = ("outcome", "summary", "evidence", "details")
+            collector.record(key, {f: getattr(result, f) for f in fields}, result.duration_s)
         collector.ended("::".join(key))
 
+    def halt(result: Result) -> bool:
+        return bool(getattr(args, "exitfirst", False)) and result.outcome == "fail"
+
     with sigterm_interrupts():
-        run_in_threads(spec, jobs, options, workers, started, finished)
+        run_in_threads(spec, jobs, options, workers, started, finished, halt, stop)
 
 
 @contextlib.contextmanager
@@ -247,18 +266,3 @@ def say_isolation() -> None:
     available, why = isolation()
     if not available:
         print(f"echo-conformance: note: {FALLBACK_NOTE.format(why=why)}", file=sys.stderr)
-
-
-def run_listed(
-    args: argparse.Namespace, spec: Spec, impls: list[Implementation], collector: Collector
-) -> None:
-    """Run the checks of implementations given as data (not registered): grade, selftest."""
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump([i.to_json() for i in impls], f)
-    try:
-        profile = get_profile(args.profile)
-        costs = [spec.requirement(rid).cost(profile) for i in impls for rid in i.only or spec.ids]
-        argv = [*base_args(spec), "--echo-impl-json", f.name, *common_args(args, costs)]
-        run_pytest(argv, collector)
-    finally:
-        os.unlink(f.name)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from conformance.cli.check import build_reports
 from conformance.cli.parser import EXIT_NONCONFORMANT, EXIT_OK
-from conformance.cli.run import Collector, run_listed
+from conformance.cli.run import Collector, run_in_process
 from conformance.corpus import Unavailable, implementation, load_catalog
 from conformance.outcome import UsageError
 from conformance.spec import DEFAULT_SPEC, load_spec
@@ -39,7 +39,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     collector = Collector()
     started = time.monotonic()
     try:
-        run_listed(args, spec, impls, collector)
+        run_in_process(args, spec, impls, collector)
     finally:
         shutil.rmtree(build, ignore_errors=True)
     rows, caught, passed, cascade, why = [], 0, 0, [], []

@@ -38,6 +38,13 @@ def stop_all() -> None:
             killpg(pgid, signal.SIGKILL)
 
 
+def resume() -> None:
+    """Let servers start again in this process: a run stopped early (-x), or one of a series
+    (--watch), has ended, and the next may begin."""
+    with LIVE.lock:
+        LIVE.stopping = False
+
+
 def killpg(pgid: int, sig: int) -> None:
     """Signal a process group that may be gone already (or, as a user, not ours to signal)."""
     try:

@@ -8,6 +8,8 @@ A panel is an <article> whose id is its cell's fragment (html_cells.anchor), hid
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from conformance.reports.evidence import clip
@@ -19,7 +21,7 @@ PREVIEW = 24  # bytes of a transcript row's data shown
 OTHER_CLIENTS = 64  # clients without a difference listed (capacity has hundreds)
 
 
-def panel(r: Report, e: Entry) -> str:
+def panel(r: Report, e: Entry, folder: Path | None = None) -> str:
     kind = cell_kind(e)
     label = KINDS[kind][0]
     ref = anchor(r.impl.name, e.id)
@@ -56,6 +58,12 @@ def panel(r: Report, e: Entry) -> str:
                 f'<code class="replay">{text(r.replay_command(e.id))}</code> '
                 '<button type="button" class="copy">copy</button>',
             )
+        )
+    if capture := e.details.get("capture"):
+        href = Path(capture["file"]).absolute()
+        link = os.path.relpath(href, folder.absolute()) if folder is not None else href.as_uri()
+        facts.append(
+            ("capture", f'<a href="{text(link)}">{text(href.name)}</a> ({text(capture["how"])})')
         )
     out.append(_facts(facts))
     out.append(_evidence(e))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from importlib.resources import files
+from pathlib import Path
 
 from conformance.reports import about
 from conformance.reports.html import page
@@ -53,9 +54,11 @@ def render_html(
     command: str,
     date: str | None = None,
     noun: str = "implementation",
+    folder: Path | None = None,
 ) -> str:
     """The whole page.  `command`: the command line that produced it; `noun`: what a row is
-    ("implementation", or "submission" for grades)."""
+    ("implementation", or "submission" for grades); `folder`: where the page is written (its
+    links to files beside it, such as captures, are relative to it)."""
     when = date or dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
     ids = _requirement_ids(reports)
     body = [
@@ -64,7 +67,7 @@ def render_html(
         _matrix(reports, ids, noun),
         _legend(),
         '<section id="evidence" aria-label="evidence">',
-        *(panel(r, e) for r in reports for e in r.entries),
+        *(panel(r, e, folder) for r in reports for e in r.entries),
         "</section>",
     ]
     return page(title, "\n".join(body), STYLE, SCRIPT)

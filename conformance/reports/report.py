@@ -266,6 +266,8 @@ def explanation(report: Report, e: Entry) -> str:
         lines.append(f"hint: {advice}")
     if e.evidence:
         lines.append(e.evidence)
+    if capture := e.details.get("capture"):
+        lines.append(f"capture: {capture['file']} ({capture['how']})")
     if report.replay:
         lines.append(f"replay: {report.replay_command(e.id)}")
     return "\n".join(lines)
