@@ -95,11 +95,11 @@ def cmd_check(args: argparse.Namespace, command: list[str]) -> int:
         raise UsageError("--timeout must be > 0")
     if args.workers is not None and args.workers < 0:
         raise UsageError("-n must be >= 0")
+    if args.verbose and (args.watch or args.pcap):
+        raise UsageError("--watch and --pcap run the checks in threads: leave out -v")
     impls = select_impls(args, command, spec)
     say_isolation()
     memory = LastFailed(None if args.no_cache else cache_file())
-    if args.verbose and (args.watch or args.pcap):
-        raise UsageError("--watch and --pcap run the checks in threads: leave out -v")
     if args.watch:
         paths = watched_paths(impls, command)
         return watch(paths, lambda stop: check_once(args, command, spec, impls, memory, stop))
