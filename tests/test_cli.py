@@ -74,6 +74,8 @@ def test_choosing_checks_does_not_load_hypothesis():
         (("check", "--require", "nope", "select"), "no requirement 'nope'"),
         (("check", "--timeout", "0", "select"), "--timeout must be > 0"),
         (("check", "--fixed-port", "8080", "select"), "--fixed-port applies to a command"),
+        (("check", "-v", "--watch", "select"), "--watch and --pcap run the checks in threads"),
+        (("check", "--pcap", "README.md", "select"), "--pcap README.md: is not a folder"),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(args, message):
