@@ -148,7 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--spec", default=str(DEFAULT_SPEC), help="protocol spec (TOML)")
     grade.add_argument("--profile", choices=sorted(PROFILES), default=None)
     grade.add_argument("--seed", type=int, help="vary the generated cases (default: fixed)")
-    grade.add_argument("-n", "--workers", type=int, default=None, metavar="N")
+    grade.add_argument(
+        "-n",
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="checks at once, in threads (default: enough that the longest check sets the pace)",
+    )
     grade.add_argument("--out", type=Path, default=Path("grades"), help="output folder")
     grade.add_argument("--shard", metavar="K/N", help="grade only the K-th of N slices")
     grade.add_argument(
@@ -174,7 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     selftest.add_argument("--server", action="append", default=[], help="only this one")
     selftest.add_argument("--profile", choices=sorted(PROFILES), default=None)
     selftest.add_argument("--seed", type=int, help="vary the generated cases (default: fixed)")
-    selftest.add_argument("-n", "--workers", type=int, default=None, metavar="N")
+    selftest.add_argument(
+        "-n", "--workers", type=int, default=None, metavar="N", help="checks at once, in threads"
+    )
     selftest.add_argument(
         "--cascade",
         action="store_true",
