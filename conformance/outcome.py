@@ -28,6 +28,9 @@ class NonConformance(AssertionError):
     # The exchange that showed it, for a packet capture (reports/pcap.py): the session's
     # transcript events and the server's port; None where no client took part.
     exchange: tuple[list[Any], int] | None = None
+    # That exchange as the server's loopback carried it (driver/capture.py, --pcap): the frames
+    # with their times, and how many the kernel dropped; None where it was not captured.
+    captured: tuple[list[tuple[float, bytes]], int] | None = None
 
     def __init__(
         self, summary: str, evidence: str = "", details: dict[str, Any] | None = None

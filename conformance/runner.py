@@ -5,20 +5,24 @@ This is the one entry point the pytest plugin, the CLI and the suite's own tests
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import queue
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from conformance.catalog import checks, function
 from conformance.impls import Implementation
 from conformance.outcome import NonConformance, NotJudged, RunnerError
 from conformance.profiles import Profile, get_profile
 from conformance.spec import Requirement, Spec
+
+if TYPE_CHECKING:
+    from conformance.driver.launcher import Server
 
 Outcome = Literal["pass", "fail", "not-judged", "error", "skip"]
 
@@ -29,6 +33,7 @@ class Options:
     seed: int | None = None
     reply_timeout: float | None = None  # overrides the spec's timeouts.reply
     shared: tuple[str, ...] = ()  # folders an isolated server also sees, read-only (--share)
+    capture: bool = False  # the server's loopback captured while checks run (--pcap)
 
 
 def with_options(spec: Spec, options: Options) -> Spec:
@@ -60,13 +65,35 @@ def check_requirement(
             raise NotJudged((listen,), why, exc.summary, exc.evidence, exc.details) from None
         ctx = Context(spec, requirement, server, options.profile, options.seed)
         check = checks()[requirement.check]
-        function(requirement.check)(ctx)
+        with capturing(server, options.capture):
+            function(requirement.check)(ctx)
         if ctx.shown is None:
             raise RunnerError(
                 f"it could not bring about its condition ({check.condition}), so it judged "
                 "nothing; run it on a machine where it can"
             )
         return {"condition": check.condition, "shown": ctx.shown}
+
+
+@contextlib.contextmanager
+def capturing(server: Server, wanted: bool) -> Iterator[None]:
+    """--pcap: the server's loopback captured while the check runs; a failure it saw takes the
+    frames of its exchange along (NonConformance.captured)."""
+    from conformance.driver.capture import LoopbackCapture
+    from conformance.driver.net import client_ports
+
+    capture = LoopbackCapture(server) if wanted else None
+    try:
+        yield
+    except NonConformance as exc:
+        if capture is not None and capture.capturing and exc.exchange is not None:
+            frames = capture.of(set(client_ports(exc.exchange[0]).values()))
+            if frames:
+                exc.captured = (frames, capture.dropped())
+        raise
+    finally:
+        if capture is not None:
+            capture.stop()
 
 
 @dataclass(frozen=True)

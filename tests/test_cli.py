@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -16,6 +17,8 @@ import jsonschema
 import pytest
 
 from conformance.cli.run import default_workers
+from conformance.driver.sandbox import ENV as ISOLATION_ENV
+from conformance.driver.sandbox import isolation as isolation_available
 from conformance.reports.report import SCHEMA
 from tests.helpers import ROOT, SERVERS, processes_with
 
@@ -200,32 +203,45 @@ def test_a_run_checks_first_what_failed_last_time(tmp_path):
     assert "pass" in outcomes_of(report).values()
 
 
-def test_pcap_holds_the_failing_exchange_for_wireshark(tmp_path):
+@pytest.mark.parametrize(
+    ("isolated", "how"),
+    [
+        (True, "captured on the server's loopback, in its network namespace"),
+        (False, "synthesized from the transcript"),
+    ],
+    ids=["captured", "synthesized"],
+)
+def test_pcap_holds_the_failing_exchange_for_wireshark(tmp_path, isolated, how):
     """--pcap: the failed requirement's minimal failing case as a capture that a packet parser
-    (scapy's, not ours) reads back, checksums and all: the wrong reply byte is in the server's
-    segment to the client, and the report says where the file is and how it was made."""
+    (scapy's, not ours) reads back: the client's z and the server's unchanged z in the
+    segments of the connection the transcript names, by its port.  Captured where the server
+    has a loopback of its own, synthesized (checksums and all) where it has not; the report
+    says which, and where the file is, and the HTML report links it."""
     from scapy.all import IP, TCP, rdpcap
 
+    if isolated and not isolation_available()[0]:
+        pytest.skip("no namespaces here: nothing to capture on")
+    env = {} if isolated else {ISOLATION_ENV: "off"}
     captures, html = tmp_path / "captures", tmp_path / "report.html"
     args = ("--profile", "quick", "--only", "listen", "--only", "upper", "--pcap", str(captures))
-    proc = run("check", *args, "--html", str(html), "--", *Z_BUG)
+    proc = run("check", *args, "--html", str(html), "--", *Z_BUG, env=env)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     [pcap] = captures.iterdir()  # upper's: listen passed
     assert pcap.name.endswith("-upper.pcap"), pcap
-    assert f"capture: {pcap} (synthesized from the transcript)" in proc.stdout
+    assert f"capture: {pcap} ({how})" in proc.stdout
     assert f'href="captures/{pcap.name}"' in html.read_text()  # the report links it
-    packets = rdpcap(str(pcap))
-    assert packets and all(IP in p and TCP in p for p in packets)
-    for packet in packets:  # scapy computes each checksum again: they must be what we wrote
-        rebuilt = IP(bytes(packet))
-        del rebuilt[IP].chksum, rebuilt[TCP].chksum
-        rebuilt = IP(bytes(rebuilt))
-        assert (rebuilt[IP].chksum, rebuilt[TCP].chksum) == (packet[IP].chksum, packet[TCP].chksum)
-    syn = next(p for p in packets if p[TCP].flags == "S")
-    server_port = syn[TCP].dport
-    sent = b"".join(bytes(p[TCP].payload) for p in packets if p[TCP].dport == server_port)
-    replies = b"".join(bytes(p[TCP].payload) for p in packets if p[TCP].sport == server_port)
+    [port] = {int(p) for p in re.findall(r"c1 +connect \(port (\d+)\)", proc.stdout)}
+    packets = [p for p in rdpcap(str(pcap)) if TCP in p and port in (p[TCP].sport, p[TCP].dport)]
+    sent = b"".join(bytes(p[TCP].payload) for p in packets if p[TCP].sport == port)
+    replies = b"".join(bytes(p[TCP].payload) for p in packets if p[TCP].dport == port)
     assert (sent, replies) == (b"z", b"z")  # the minimal case: its z came back as it was
+    assert {"S", "SA"} <= {str(p[TCP].flags) for p in packets}  # its handshake
+    if not isolated:  # scapy computes each checksum again: they must be what we wrote
+        for packet in packets:
+            rebuilt = IP(bytes(packet))
+            del rebuilt[IP].chksum, rebuilt[TCP].chksum
+            again = IP(bytes(rebuilt))
+            assert (again[IP].chksum, again[TCP].chksum) == (packet[IP].chksum, packet[TCP].chksum)
 
 
 def test_help_says_where_failures_are_remembered(tmp_path):

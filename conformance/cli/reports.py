@@ -8,9 +8,9 @@ import os
 from pathlib import Path
 
 from conformance.cli.parser import REPORT_FLAGS
-from conformance.outcome import UsageError
+from conformance.outcome import NonConformance, UsageError
 from conformance.reports.junit import write_junit
-from conformance.reports.pcap import HOW, pcap_bytes
+from conformance.reports.pcap import CAPTURED, SYNTHESIZED, captured, synthesized
 from conformance.reports.report import Report
 from conformance.runner import Result
 
@@ -58,14 +58,23 @@ def write_reports(
 
 
 def write_capture(folder: Path, impl: str, rid: str, result: Result) -> dict[str, str] | None:
-    """--pcap: a failed requirement's failing exchange as FOLDER/IMPL-ID.pcap; what the report
-    says of it (details["capture"]), or None where no client's exchange showed the failure."""
-    exchange = getattr(result.raised, "exchange", None)
-    if result.outcome != "fail" or exchange is None:
+    """--pcap: a failed requirement's failing exchange as FOLDER/IMPL-ID.pcap, captured where
+    the server had a loopback of its own, else synthesized; what the report says of it
+    (details["capture"]), or None where no client's exchange showed the failure."""
+    raised = result.raised
+    if result.outcome != "fail" or not isinstance(raised, NonConformance):
         return None
-    events, port = exchange
+    if raised.exchange is None:
+        return None
+    if raised.captured is not None:
+        frames, dropped = raised.captured
+        data, how = captured(frames), CAPTURED
+        if dropped:
+            how += f" ({dropped} frames dropped by the kernel meanwhile: incomplete)"
+    else:
+        data, how = synthesized(*raised.exchange), SYNTHESIZED
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in impl)
     path = folder / f"{safe}-{rid}.pcap"
     folder.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pcap_bytes(events, port))
-    return {"file": str(path), "how": HOW}
+    path.write_bytes(data)
+    return {"file": str(path), "how": how}

@@ -191,6 +191,7 @@ def run_in_process(
         seed=args.seed,
         reply_timeout=args.timeout,
         shared=tuple(args.share),
+        capture=getattr(args, "pcap", None) is not None,
     )
     jobs = [
         (impl, req)

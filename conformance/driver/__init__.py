@@ -13,6 +13,7 @@ launcher.py   one server under test: started, watched, ended with nothing left b
 live.py       the servers this process has started: all stopped at once when a run is interrupted
 status.py     what the supervisor says of the server on its status pipe
 kernel.py     what the kernel tells of a running server: its sockets, queues, descriptors, CPU
+capture.py    the server's loopback captured while a check runs (--pcap)
 supervisor/   the program that runs a server in its sandbox (run by the launcher, apart)
 sandbox.py    the runner's side of the sandbox: can it be had, how to reach inside it
 view.py       what an isolated server sees of the file system

@@ -40,6 +40,15 @@ class Event:
     data: bytes = b""
 
 
+def client_ports(events: Iterable[Event]) -> dict[str, int]:
+    """Each connection's client port, as its connect event says."""
+    ports = {}
+    for ev in events:
+        if ev.what == "connect" and ev.data.startswith(b"port "):
+            ports[ev.conn] = int(ev.data.split()[1])
+    return ports
+
+
 @dataclass
 class Transcript:
     started: float = field(default_factory=time.monotonic)
@@ -102,7 +111,8 @@ class Conn:
             raise Refused(f"connect to {address[0]}:{address[1]} failed: {reason}") from None
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        transcript.add(name, "connect")
+        # Its port, as a capture of the exchange shows it (and reports/pcap.py writes it).
+        transcript.add(name, "connect", b"port %d" % sock.getsockname()[1])
         return cls(sock, name, transcript)
 
     @property

@@ -1,10 +1,11 @@
-"""A failing exchange as a packet capture (pcap), for Wireshark: synthesized from the transcript.
+"""A failing exchange as a packet capture (pcap), for Wireshark.
 
-The transcript holds every byte each client sent and received, in order, and each connect,
-half-close, EOF and reset; here they become the TCP segments that carried them, on IPv4 between
-127.0.0.1 client ports and the server's port, with correct sequence numbers and checksums.  It is
-what the clients saw, not what a capture on the wire would show: segment boundaries are the
-reads' and writes', and there are no retransmissions or window updates (README: "Captures").
+Captured (driver/capture.py): the frames the server's loopback carried, as they were.  Else
+synthesized from the transcript, which holds every byte each client sent and received, in order,
+and each connect, half-close, EOF and reset: here they become the TCP segments that carried them,
+on IPv4 between the clients' ports and the server's, with correct sequence numbers and checksums.
+That is what the clients saw, not the wire: segment boundaries are the reads' and writes', and
+there are no retransmissions or window updates (README: "Captures").
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from conformance.driver.net import Event
+from conformance.driver.net import Event, client_ports
 
+LINKTYPE_ETHERNET = 1  # a captured frame of lo: an all-zero Ethernet header, then IP
 LINKTYPE_RAW = 101  # each record is an IP packet
 SNAPLEN = 65535
 MSS = 65495  # the most payload an IPv4 packet of 64 KiB carries after its two headers
 CLIENT_PORTS = 40000  # the first client's port when the transcript does not say
-HOW = "synthesized from the transcript"
+SYNTHESIZED = "synthesized from the transcript"
+CAPTURED = "captured on the server's loopback, in its network namespace"
 
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 
@@ -34,24 +37,38 @@ class _Flow:
     server_seq: int = 5000
 
 
-def pcap_bytes(events: Iterable[Event], server_port: int, started: float | None = None) -> bytes:
-    """The capture file: `events` (a transcript's) as packets, timed from `started` (epoch
-    seconds; now, by default)."""
+def pcap_file(records: Iterable[tuple[float, bytes]], linktype: int) -> bytes:
+    """A pcap file of (epoch seconds, packet) records."""
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, SNAPLEN, linktype)]
+    for seconds, packet in records:
+        usec = int(seconds % 1 * 1e6)
+        out += [struct.pack("<IIII", int(seconds), usec, len(packet), len(packet)), packet]
+    return b"".join(out)
+
+
+def captured(frames: Iterable[tuple[float, bytes]]) -> bytes:
+    """Frames of the server's loopback, as they were captured."""
+    return pcap_file(frames, LINKTYPE_ETHERNET)
+
+
+def synthesized(events: Iterable[Event], server_port: int, started: float | None = None) -> bytes:
+    """`events` (a transcript's) as packets, timed from `started` (epoch seconds; now, by
+    default)."""
+    events = list(events)
     base = time.time() if started is None else started
-    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, SNAPLEN, LINKTYPE_RAW)]
+    ports = client_ports(events)
     flows: dict[str, _Flow] = {}
+    records = []
     for ev in events:
         flow = flows.get(ev.conn)
         if flow is None:
             if ev.what != "connect":
                 continue  # not a connection (a note: a crowd, an idle wait)
-            flow = flows[ev.conn] = _Flow(CLIENT_PORTS + len(flows) + 1)
+            port = ports.get(ev.conn, CLIENT_PORTS + len(flows) + 1)
+            flow = flows[ev.conn] = _Flow(port)
         for to_server, flags, payload in _segments(ev, flow):
-            packet = _packet(flow, server_port, to_server, flags, payload)
-            seconds = base + ev.t
-            usec = int(seconds % 1 * 1e6)
-            out += [struct.pack("<IIII", int(seconds), usec, len(packet), len(packet)), packet]
-    return b"".join(out)
+            records.append((base + ev.t, _packet(flow, server_port, to_server, flags, payload)))
+    return pcap_file(records, LINKTYPE_RAW)
 
 
 def _segments(ev: Event, flow: _Flow) -> list[tuple[bool, int, bytes]]:
