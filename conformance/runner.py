@@ -63,7 +63,7 @@ def check_requirement(
                 raise
             why = "the server never listened"
             raise NotJudged((listen,), why, exc.summary, exc.evidence, exc.details) from None
-        ctx = Context(spec, requirement, server, options.profile, options.seed)
+        ctx = Context(spec, requirement, server, options.profile, options.seed, options.capture)
         check = checks()[requirement.check]
         with capturing(server, options.capture):
             function(requirement.check)(ctx)

@@ -126,6 +126,9 @@ class Session:
         self.stateless = stateless  # a Hypothesis example of a stateless check
         self.prerequisites = prerequisites or Prerequisites()
         self.attribution = attribution or Unattributed()
+        # A failure takes the transcript along (for --pcap): kept only when asked for, as a
+        # failing Hypothesis example's exception, and all it holds, outlives its session.
+        self.keep_exchange = False
         # A Hypothesis case: a server that ends in it is judged with the case (Context.falsify).
         self.in_case = False
         self.experimenting = False  # attribution's experiment: a server that ends is the answer
@@ -366,7 +369,8 @@ class Session:
             exc: NonConformance = NotJudged(*not_judged, summary, evidence, data)
         else:
             exc = NonConformance(summary, evidence, data)
-        exc.exchange = (list(self.transcript.events), self.server.port)
+        if self.keep_exchange:
+            exc.exchange = (list(self.transcript.events), self.server.port)
         raise exc
 
     def _settle_exit(self) -> None:

@@ -47,6 +47,7 @@ class Context:
     server: Server
     profile: Profile
     seed: int | None = None
+    keep_exchanges: bool = False  # a failure keeps its session's exchange (for --pcap)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -66,6 +67,7 @@ class Context:
         s = Session(
             self.server, self.spec, self.transform, stateless, self.prerequisites, EXPERIMENTS
         )
+        s.keep_exchange = self.keep_exchanges
         if not stateless:
             return s
         self.server.await_settled()  # what drawing this example left of the last one's
