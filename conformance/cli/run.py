@@ -203,8 +203,7 @@ def run_in_process(
     jobs.sort(key=lambda job: ((job[0].name, job[1].id) not in first, -job[1].cost(profile)))
     workers = args.workers
     if workers is None:
-        costs = [req.cost(options.profile) for _, req in jobs]
-        workers = default_workers(costs, THREADS_PER_CPU)
+        workers = default_workers([req.cost(profile) for _, req in jobs], THREADS_PER_CPU)
 
     def started(job: Job) -> None:
         key = (job[0].name, job[1].id)
@@ -212,12 +211,10 @@ def run_in_process(
 
     def finished(job: Job, result: Result | None) -> None:
         key = (job[0].name, job[1].id)
-        pcap = getattr(args, "pcap", None)
-        if result is not None and pcap is not None:
-            capture = write_capture(pcap, job[0].name, job[1].id, result)
-            if capture is not None:
+        if result is not None:  # None: cut short (-x, --watch), no verdict
+            pcap = getattr(args, "pcap", None)
+            if pcap is not None and (capture := write_capture(pcap, *key, result)):
                 result.details["capture"] = capture
-        if result is not None:
             fields = ("outcome", "summary", "evidence", "details")
             collector.record(key, {f: getattr(result, f) for f in fields}, result.duration_s)
         collector.ended("::".join(key))
