@@ -79,21 +79,23 @@ def check_requirement(
 def capturing(server: Server, wanted: bool) -> Iterator[None]:
     """--pcap: the server's loopback captured while the check runs; a failure it saw takes the
     frames of its exchange along (NonConformance.captured)."""
+    if not wanted:
+        yield
+        return
     from conformance.driver.capture import LoopbackCapture
     from conformance.driver.net import client_ports
 
-    capture = LoopbackCapture(server) if wanted else None
+    capture = LoopbackCapture(server)
     try:
         yield
     except NonConformance as exc:
-        if capture is not None and capture.capturing and exc.exchange is not None:
+        if capture.capturing and exc.exchange is not None:
             frames = capture.of(set(client_ports(exc.exchange[0]).values()))
             if frames:
                 exc.captured = (frames, capture.dropped())
         raise
     finally:
-        if capture is not None:
-            capture.stop()
+        capture.stop()
 
 
 @dataclass(frozen=True)

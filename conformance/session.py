@@ -116,6 +116,7 @@ class Session:
         stateless: bool = False,
         prerequisites: Prerequisites | None = None,
         attribution: Attribution | None = None,
+        keep_exchange: bool = False,
     ) -> None:
         self.server = server
         self.spec = spec
@@ -128,7 +129,7 @@ class Session:
         self.attribution = attribution or Unattributed()
         # A failure takes the transcript along (for --pcap): kept only when asked for, as a
         # failing Hypothesis example's exception, and all it holds, outlives its session.
-        self.keep_exchange = False
+        self.keep_exchange = keep_exchange
         # A Hypothesis case: a server that ends in it is judged with the case (Context.falsify).
         self.in_case = False
         self.experimenting = False  # attribution's experiment: a server that ends is the answer

@@ -65,9 +65,14 @@ class Context:
         """A fresh session; for stateless examples, on a server still running (or, in a
         Hypothesis case, see endings.py)."""
         s = Session(
-            self.server, self.spec, self.transform, stateless, self.prerequisites, EXPERIMENTS
+            self.server,
+            self.spec,
+            self.transform,
+            stateless,
+            self.prerequisites,
+            EXPERIMENTS,
+            self.keep_exchanges,
         )
-        s.keep_exchange = self.keep_exchanges
         if not stateless:
             return s
         self.server.await_settled()  # what drawing this example left of the last one's

@@ -28,13 +28,11 @@ def watched_paths(impls: list[Implementation], command: list[str]) -> list[Path]
     """What a change of means a new server: see the module's docstring."""
     if not command:
         return [i.manifest.parent for i in impls if i.manifest is not None]
-    named = [Path(word) for word in command if "{" not in word and Path(word).is_file()]
-    return [p for p in named if not _interpreter(p)] or [Path.cwd()]
-
-
-def _interpreter(path: Path) -> bool:
-    """The Python or other interpreter that runs the server is not the server's file."""
-    return path.resolve() == Path(sys.executable).resolve() or path.name.startswith("python")
+    # The program, when a file the command names runs it (`venv/bin/python server.py`), is the
+    # interpreter, not the server's file.
+    words = command[1:] if any(Path(w).is_file() for w in command[1:]) else command
+    named = [Path(word) for word in words if "{" not in word and Path(word).is_file()]
+    return named or [Path.cwd()]
 
 
 def snapshot(paths: Iterable[Path]) -> Snapshot:
