@@ -51,6 +51,10 @@ class Check:
     # Advice for a failure of this check, by its cause (see HINTS), before the general advice;
     # "" for any failure of it that has no advice of its own.
     hints: Mapping[str, str] = field(default_factory=dict)
+    # Cheap beside starting its server: it may run on the server of the check before it, when
+    # that one passed (runner.Handoff); a check that does not pass there runs again on a
+    # server of its own, and that run is its verdict.
+    shares_server: bool = False
 
 
 def _check(
@@ -59,9 +63,11 @@ def _check(
     cost: float,
     scaled_wait: str | None = None,
     hints: Mapping[str, str] | None = None,
+    shares_server: bool = False,
     **params: Param,
 ) -> Check:
-    return Check(f"conformance.checks.{run}", condition, cost, params, scaled_wait, hints or {})
+    module = f"conformance.checks.{run}"
+    return Check(module, condition, cost, params, scaled_wait, hints or {}, shares_server)
 
 
 def _bytes(default: int) -> Param:
@@ -83,12 +89,16 @@ EMFILE_HINT = (
 
 CATALOG: dict[str, Check] = {
     "listen": _check(
-        "exchange:check_listen", "a connection accepted (not left in the accept queue)", 0.2
+        "exchange:check_listen",
+        "a connection accepted (not left in the accept queue)",
+        0.2,
+        shares_server=True,
     ),
     "transform": _check(
         "exchange:check_transform",
         "every byte value, 0 to 255, sent and answered",
         0.5,
+        shares_server=True,
         max_size=_bytes(300),
     ),
     "stream": _check(
@@ -108,6 +118,7 @@ CATALOG: dict[str, Check] = {
             "missing reply": "the server waits for more before answering (a newline? a full "
             "buffer? the client's EOF?): send back what each recv() returned, at once",
         },
+        shares_server=True,
         max_size=_bytes(64),
     ),
     "persist": _check(
@@ -164,6 +175,7 @@ CATALOG: dict[str, Check] = {
         "idle after a reset with replies the server could not send",
         1.0,
         hints={"": "the server spins while waiting: block in select()/recv() instead of polling"},
+        shares_server=True,
         clients=_count("clients", 4),
         window=_seconds(0.25),
         tick_window=_seconds(0.5),
@@ -175,6 +187,7 @@ CATALOG: dict[str, Check] = {
         "clients:check_capacity",
         "the spec's number of clients connected at once, answered",
         0.5,
+        shares_server=True,
         connections=_count("connections", 256),
     ),
     "survive-fd-limit": _check(

@@ -11,7 +11,7 @@ import queue
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -43,26 +43,43 @@ def with_options(spec: Spec, options: Options) -> Spec:
     return dataclasses.replace(spec, timeouts=timeouts)
 
 
+class Handoff:
+    """The server that the checks of a chain (Check.shares_server, run one after another in one
+    thread) pass on: a server that every check so far passed on, still in its first run.  Its
+    last holder closes it."""
+
+    def __init__(self) -> None:
+        self.server: Server | None = None
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            self.server = None
+
+
 def check_requirement(
-    spec: Spec, requirement: Requirement, impl: Implementation, options: Options
+    spec: Spec,
+    requirement: Requirement,
+    impl: Implementation,
+    options: Options,
+    handoff: Handoff | None = None,
 ) -> dict[str, str]:
     """Pass with the check's condition and how it occurred (a pass's details), or raise
-    NotJudged, NonConformance (fail) or anything else (error)."""
+    NotJudged, NonConformance (fail) or anything else (error).  With a `handoff`, on its
+    server if it has one, and a pass leaves the server to it."""
     # Imported here: the processes that only choose and report checks (the command line, a
     # parallel run's controller) need not load Hypothesis and the driver.
     from conformance.checks import Context
     from conformance.driver.launcher import Server
 
     spec = with_options(spec, options)
-    with Server(impl.target, spec, shared=options.shared) as server:
-        try:
-            server.start()
-        except NonConformance as exc:
-            listen = spec.checked_by("listen")
-            if listen in (None, requirement.id):
-                raise
-            why = "the server never listened"
-            raise NotJudged((listen,), why, exc.summary, exc.evidence, exc.details) from None
+    server, kept = (handoff.server, False) if handoff else (None, False)
+    if handoff:
+        handoff.server = None
+    try:
+        if server is None:
+            server = Server(impl.target, spec, shared=options.shared)
+            _start(server, spec, requirement)
         ctx = Context(spec, requirement, server, options.profile, options.seed, options.capture)
         check = checks()[requirement.check]
         with capturing(server, options.capture):
@@ -72,7 +89,24 @@ def check_requirement(
                 f"it could not bring about its condition ({check.condition}), so it judged "
                 "nothing; run it on a machine where it can"
             )
+        if handoff and server.starts == 1 and server.alive():
+            handoff.server, kept = server, True
         return {"condition": check.condition, "shown": ctx.shown}
+    finally:
+        if server is not None and not kept:
+            server.close()
+
+
+def _start(server: Server, spec: Spec, requirement: Requirement) -> None:
+    """A server that never listens fails `listen`, and leaves every other check not judged."""
+    try:
+        server.start()
+    except NonConformance as exc:
+        listen = spec.checked_by("listen")
+        if listen in (None, requirement.id):
+            raise
+        why = "the server never listened"
+        raise NotJudged((listen,), why, exc.summary, exc.evidence, exc.details) from None
 
 
 @contextlib.contextmanager
@@ -112,16 +146,36 @@ class Result:
 
 
 def evaluate(
-    spec: Spec, requirement: Requirement, impl: Implementation, options: Options
+    spec: Spec,
+    requirement: Requirement,
+    impl: Implementation,
+    options: Options,
+    handoff: Handoff | None = None,
 ) -> Result:
-    """check_requirement, with its ending classified: pass, fail (the server), error (us)."""
+    """check_requirement, with its ending classified: pass, fail (the server), error (us).
+    Anything but a pass on a server handed over is checked again on a server of its own: that
+    run is the verdict (the server's history is no part of it)."""
+    handed = handoff is not None and handoff.server is not None
+    result = _evaluate(spec, requirement, impl, options, handoff)
+    if handed and result.outcome != "pass":  # that server closed: this time on a fresh one
+        return _evaluate(spec, requirement, impl, options, handoff)
+    return result
+
+
+def _evaluate(
+    spec: Spec,
+    requirement: Requirement,
+    impl: Implementation,
+    options: Options,
+    handoff: Handoff | None,
+) -> Result:
     start = time.monotonic()
     outcome: Outcome = "pass"
     summary = evidence = ""
     details: dict[str, Any] = {}
     raised: Exception | None = None
     try:
-        details = dict(check_requirement(spec, requirement, impl, options))
+        details = dict(check_requirement(spec, requirement, impl, options, handoff))
     except NonConformance as exc:
         outcome = "not-judged" if isinstance(exc, NotJudged) else "fail"
         summary, evidence, details, raised = exc.summary, exc.evidence, exc.details, exc
@@ -142,9 +196,52 @@ SPARE_DESCRIPTORS = 512  # a check's own, beyond a crowd as large as the server'
 Job = tuple[Implementation, Requirement]
 
 
+def schedule(
+    jobs: Sequence[Job],
+    profile: Profile,
+    threads: int,
+    first: Collection[tuple[str, str]] = (),
+) -> list[list[Job]]:
+    """The checks as chains (each run by one thread, one check after another), in the order in
+    which `threads` threads start them: those in `first` first (failed last time), then
+    implementation after implementation, each chain timed to end with its implementation's
+    turn (a turn: the checks' costs shared among the threads).  So the long ones start first,
+    a check that waits (persist's idle window) beside the checks of the implementations before
+    it, and the threads mix checks that wait with checks that work.  (Longest first across all
+    the implementations would start every persist at once: a class graded with its threads all
+    idle.)  The checks of an implementation that share a server (Check.shares_server) make one
+    chain, no longer than the longest check, so that it delays nothing: each server start saved
+    is CPU that the other checks have."""
+
+    def failed(job: Job) -> bool:
+        return (job[0].name, job[1].id) in first
+
+    cost = {id(job): job[1].cost(profile) for job in jobs}
+    longest = max(cost.values(), default=0.0)
+    chains: list[list[Job]] = []
+    filling: dict[str, list[Job]] = {}  # per implementation: the chain that checks join
+    for job in jobs:
+        chain = filling.get(job[0].name)
+        if not checks()[job[1].check].shares_server or failed(job):
+            chains.append([job])
+        elif chain and sum(cost[id(j)] for j in chain) + cost[id(job)] <= longest:
+            chain.append(job)
+        else:
+            filling[job[0].name] = [job]
+            chains.append(filling[job[0].name])
+    order = {name: i for i, name in enumerate(dict.fromkeys(impl.name for impl, _ in jobs))}
+    turn = sum(cost.values()) / max(1, len(order)) / max(1, threads)
+
+    def start(chain: list[Job]) -> tuple[bool, float]:
+        ends = (order[chain[0][0].name] + 1) * turn
+        return not failed(chain[0]), ends - sum(cost[id(j)] for j in chain)
+
+    return sorted(chains, key=start)
+
+
 def run_in_threads(
     spec: Spec,
-    jobs: Sequence[Job],
+    chains: Sequence[Sequence[Job]],
     options: Options,
     threads: int,
     started: Callable[[Job], None],
@@ -152,9 +249,11 @@ def run_in_threads(
     halt: Callable[[Result], bool] = lambda result: False,
     halted: threading.Event | None = None,
 ) -> None:
-    """Evaluate each (implementation, requirement) in this process, `threads` at a time, in
-    the order given.  The checks mostly wait on their servers, so threads overlap them as well
-    as processes would, without a process to start first (Hypothesis is thread-safe).
+    """Evaluate each (implementation, requirement) in this process: the chains (schedule),
+    `threads` at a time, in the order given, each chain's checks one after another, handing
+    their server on (Handoff).  The checks mostly wait on their servers, so threads overlap
+    them as well as processes would, without a process to start first (Hypothesis is
+    thread-safe).
     `started` and `finished` are called in the calling thread as each check starts and ends.
 
     A result for which `halt` is true (-x: a fail) ends the run: no more checks start, those
@@ -169,21 +268,26 @@ def run_in_threads(
 
     # Every client socket is this process's: as many checks at once as its descriptors allow.
     each = spec.limits.nofile + SPARE_DESCRIPTORS
-    threads = max(1, min(threads, len(jobs), raise_nofile(threads * each) // each))
-    todo: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+    threads = max(1, min(threads, len(chains), raise_nofile(threads * each) // each))
+    todo: queue.SimpleQueue[Sequence[Job] | None] = queue.SimpleQueue()
     # (job, None): it starts; (job, result): it ended; (None, None): a worker has finished.
     events: queue.SimpleQueue[tuple[Job | None, Result | None]] = queue.SimpleQueue()
     halted = halted or threading.Event()
 
     def work() -> None:
-        while (job := todo.get()) is not None:
-            if halted.is_set():
-                continue
-            events.put((job, None))
-            events.put((job, evaluate(spec, job[1], job[0], options)))
+        while (chain := todo.get()) is not None:
+            handoff = Handoff()
+            try:
+                for job in chain:
+                    if halted.is_set():
+                        break
+                    events.put((job, None))
+                    events.put((job, evaluate(spec, job[1], job[0], options, handoff)))
+            finally:
+                handoff.close()
         events.put((None, None))
 
-    for queued in jobs:
+    for queued in chains:
         todo.put(queued)
     # Daemons: a check that does not end when interrupted does not keep the process.
     workers = [threading.Thread(target=work, daemon=True) for _ in range(threads)]

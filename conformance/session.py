@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import NoReturn, Protocol
 
 from conformance.driver.launcher import Server
@@ -185,14 +185,18 @@ class Session:
                 cause=Cause.STOPPED_ACCEPTING,
             )
 
-    def _wait_for_room(self, seconds: float) -> int | None:
+    def _wait_for_room(self, seconds: float, watched: Sequence[Peer] = ()) -> int | None:
         """None once fewer than PACE_QUEUE connections wait in the accept queue; their number
-        if as many waited for `seconds`."""
+        if as many waited for `seconds`.  The `watched` clients are watched meanwhile (quiet)."""
         deadline = time.monotonic() + seconds
         while (queued := self.server.kernel.queue_full(PACE_QUEUE)) is not None:
             if time.monotonic() > deadline:
                 return queued
-            time.sleep(0.001)
+            if watched:
+                soon = time.monotonic() + 0.001
+                self.run(watched, lambda: False, seconds + 1.0, "watching", soon)
+            else:
+                time.sleep(0.001)
         return None
 
     def close(self) -> None:
@@ -290,18 +294,22 @@ class Session:
 
     def crowd(self, count: int, seconds: float) -> None:
         """Up to `count` more clients connect, unjudged, until the server stops accepting for
-        `seconds` (out of descriptors: the point); they stay `seconds` while the other clients
-        are watched, then reset."""
+        `seconds` (out of descriptors: the point), the other clients watched meanwhile; or, all
+        connected, they stay `seconds` so watched.  Then they reset."""
         socks: list[socket.socket] = []
+        stopped = None
         try:
-            while len(socks) < count and self.server.alive():
-                # Paced as every connect is (pace), but a queue that stays full only ends the
-                # crowd: a server out of descriptors stops accepting, which is what is tested.
-                if self._wait_for_room(seconds) is not None:
-                    break
-                socks.append(connect_nowait(self.server.address, self.server.new_socket))
-            self.transcript.add(f"{len(socks)} more", "connect")
-            self.quiet(self.peers, seconds)
+            try:
+                while len(socks) < count and self.server.alive():
+                    # Paced as every connect is (pace), but a queue that stays full only ends
+                    # the crowd: a server out of descriptors stops accepting, what is tested.
+                    if (stopped := self._wait_for_room(seconds, self.peers)) is not None:
+                        break
+                    socks.append(connect_nowait(self.server.address, self.server.new_socket))
+            finally:
+                self.transcript.add(f"{len(socks)} more", "connect")
+            if stopped is None:
+                self.quiet(self.peers, seconds)
         finally:
             disperse(socks)
             self.transcript.add(f"{len(socks)} more", "reset")

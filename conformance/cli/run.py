@@ -22,7 +22,7 @@ from conformance.driver.sandbox import FALLBACK_NOTE, isolation
 from conformance.impls import Implementation
 from conformance.plugin import RESULT_KEY
 from conformance.profiles import get_profile
-from conformance.runner import Job, Options, Result, run_in_threads
+from conformance.runner import Job, Options, Result, run_in_threads, schedule
 from conformance.spec import Spec
 
 
@@ -101,7 +101,7 @@ def pytest_args(
 # Checks at once, at most, per CPU: checks mostly wait on their servers, but each runs one (or
 # more), and a busy-polling one takes a core.  pytest-xdist workers are processes of their own.
 WORKERS_PER_CPU = 4  # on 2 cores, pytest's `check --all` took 46 s with 3 workers, 24 s with 8
-THREADS_PER_CPU = 6  # on 2 cores, `check --all` in threads: 23 s with 8, 17 s with 12
+THREADS_PER_CPU = 8  # on 2 cores, `check --all` in threads: 23 s with 8, 17 s with 12
 
 
 def default_workers(costs: list[float], per_cpu: int = WORKERS_PER_CPU) -> int:
@@ -182,8 +182,9 @@ def run_in_process(
     first: Collection[tuple[str, str]] = (),
     stop: threading.Event | None = None,
 ) -> None:
-    """The checks in threads of this process (runner.run_in_threads): those in `first`
-    ((implementation, requirement): failed last time) first, then the longest first; no pytest
+    """The checks in threads of this process (runner.run_in_threads), in the order that
+    runner.schedule gives them: those in `first` ((implementation, requirement): failed last
+    time) first; no pytest
     worker process to start, so the first check starts at once.  `args.exitfirst`: the first
     fail ends the run; so does `stop` (--watch)."""
     options = Options(
@@ -200,10 +201,10 @@ def run_in_process(
         if (not args.only or req.id in args.only) and (not impl.only or req.id in impl.only)
     ]
     profile = options.profile
-    jobs.sort(key=lambda job: ((job[0].name, job[1].id) not in first, -job[1].cost(profile)))
     workers = args.workers
     if workers is None:
         workers = default_workers([req.cost(profile) for _, req in jobs], THREADS_PER_CPU)
+    chains = schedule(jobs, profile, workers, first)
 
     def started(job: Job) -> None:
         key = (job[0].name, job[1].id)
@@ -223,7 +224,7 @@ def run_in_process(
         return bool(getattr(args, "exitfirst", False)) and result.outcome == "fail"
 
     with sigterm_interrupts():
-        run_in_threads(spec, jobs, options, workers, started, finished, halt, stop)
+        run_in_threads(spec, chains, options, workers, started, finished, halt, stop)
 
 
 @contextlib.contextmanager

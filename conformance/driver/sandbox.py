@@ -30,7 +30,8 @@ CLONE_NEWNET = 0x40000000
 OFF_VALUES = ("0", "off", "no", "false")
 ENV = "ECHO_CONFORMANCE_ISOLATION"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-SUPERVISOR = str(Path(__file__).with_name("supervisor"))  # a folder: python runs its __main__.py
+# Its __main__.py, run as a file: a folder would be run by runpy, imported first.
+SUPERVISOR = str(Path(__file__).with_name("supervisor") / "__main__.py")
 MODES = {"root": "namespaces", "user": "user namespaces"}  # a mode, as reports name it
 
 

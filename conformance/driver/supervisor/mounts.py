@@ -7,9 +7,12 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-from typing import Any
 
 from conformance.driver.supervisor.syscalls import check, libc
+
+TYPE_CHECKING = False  # typing is not imported at run time: a server start saves 8 ms
+if TYPE_CHECKING:
+    from typing import Any
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18

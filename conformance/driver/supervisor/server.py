@@ -8,9 +8,12 @@ import errno
 import os
 import signal
 import struct
-from typing import Any
 
 from conformance.driver.supervisor.syscalls import check, libc
+
+TYPE_CHECKING = False  # typing is not imported at run time: a server start saves 8 ms
+if TYPE_CHECKING:
+    from typing import Any
 
 try:  # Linux's, as is all of this program; importable anywhere all the same (platforms.py)
     import resource
