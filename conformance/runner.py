@@ -1,4 +1,5 @@
-"""Check one requirement of one implementation: a fresh server, the check, teardown.
+"""Check one requirement of one implementation: a fresh server (or one handed on by the check
+before it, see Handoff), the check, teardown; and run many in threads (schedule, run_in_threads).
 
 This is the one entry point the pytest plugin, the CLI and the suite's own tests share.
 """
@@ -51,10 +52,13 @@ class Handoff:
     def __init__(self) -> None:
         self.server: Server | None = None
 
+    def take(self) -> Server | None:
+        server, self.server = self.server, None
+        return server
+
     def close(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            self.server = None
+        if (server := self.take()) is not None:
+            server.close()
 
 
 def check_requirement(
@@ -73,9 +77,7 @@ def check_requirement(
     from conformance.driver.launcher import Server
 
     spec = with_options(spec, options)
-    server, kept = (handoff.server, False) if handoff else (None, False)
-    if handoff:
-        handoff.server = None
+    server, kept = handoff.take() if handoff else None, False
     try:
         if server is None:
             server = Server(impl.target, spec, shared=options.shared)
