@@ -7,6 +7,7 @@ import dataclasses
 import fcntl
 import os
 import pwd
+import random
 import shutil
 import socket
 import subprocess
@@ -259,6 +260,16 @@ def test_isolated_server_runs_as_a_uid_that_owns_nothing_but_its_own_folder(
     assert caps == "0000000000000000"
     assert own == "its own"  # its folder's files are its own, whatever their mode
     assert shadow == "Permission denied"
+
+
+def test_claiming_a_sandbox_uid_leaves_the_random_module_alone():
+    """A server starts in one thread while Hypothesis draws a case in another: the random
+    module's state must not change under that draw (Hypothesis would warn, in the user's output,
+    "Do not use the `random` module inside strategies")."""
+    state = random.getstate()
+    uid, lock = locks.claim_uid()
+    lock.release()
+    assert uid in SANDBOX_UIDS and random.getstate() == state
 
 
 def test_a_server_whose_interpreter_others_cannot_read_is_checked(tmp_path, spec, isolation):

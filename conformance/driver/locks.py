@@ -81,11 +81,15 @@ class PortLock(NameLock):
 # subordinate ranges of containers start at 100000 and stay far below): owning no file of the
 # host, it reads only what every user may, and its processes count against no one else's limits.
 SANDBOX_UIDS = range(2_000_000_000, 2_000_065_536)
+_UID_PICKER = random.Random()
 
 
 def claim_uid() -> tuple[int, NameLock]:
     """A sandbox uid no other server of this machine uses now, and the lock that keeps it so."""
-    start = random.randrange(len(SANDBOX_UIDS))  # runs at once rarely meet on the same slots
+    # Runs at once rarely meet on the same slots.  A generator of its own: the module's, drawn
+    # from while Hypothesis draws a case in another thread, changes what that thread's draw
+    # sees (and Hypothesis warns "Do not use the `random` module inside strategies").
+    start = _UID_PICKER.randrange(len(SANDBOX_UIDS))
     for step in range(len(SANDBOX_UIDS)):
         uid = SANDBOX_UIDS[(start + step) % len(SANDBOX_UIDS)]
         lock = NameLock(f"echo-conformance-uid-{uid}")
