@@ -3,6 +3,7 @@ handed from one check of a chain to the next (runner.Handoff)."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -59,11 +60,17 @@ def test_implementation_after_implementation_each_one_s_long_checks_first():
     assert one[0] == "persist" and one.index("concurrent") < one.index("many-connections")
 
 
-def test_what_failed_last_time_runs_first_and_alone():
+def test_what_is_expected_to_fail_runs_alone_and_what_failed_last_time_first():
+    """A check that does not pass on a server handed to it runs twice: one expected to fail
+    (failed last time, or declared) has a server of its own."""
     first = {("b", "upper"), ("a", "stream")}
-    chains = schedule(jobs_of("a", "b"), DEFAULT, threads=12, first=first)
+    declared = dataclasses.replace(impl("c"), expected_failures={"capacity": "a cap of 100"})
+    jobs = jobs_of("a", "b") + [(declared, req) for req in SPEC.requirements]
+    chains = schedule(jobs, DEFAULT, threads=12, first=first)
     assert {(c[0][0].name, c[0][1].id) for c in chains[:2]} == first
-    assert all(len(c) == 1 for c in chains[:2])
+    alone = {(c[0][0].name, c[0][1].id) for c in chains if len(c) == 1}
+    assert first | {("c", "capacity")} <= alone
+    assert sorted(len(c) for c in chains if len(c) > 1) == [4, 4, 5]  # b: no upper, c: no capacity
 
 
 def test_a_pass_hands_the_server_on_and_anything_else_is_checked_again_on_a_fresh_one():
