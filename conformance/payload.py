@@ -35,6 +35,7 @@ _kept_bytes = 0
 def block(size: int, seed: int) -> bytes:
     """Generated structure, not generated content: Hypothesis draws the size and the seed
     (megabytes of drawn bytes would be slow to shrink)."""
+    global _kept_bytes
     if size < KEPT_FROM:
         return Block(size, seed)
     key = (size, seed)
@@ -43,7 +44,6 @@ def block(size: int, seed: int) -> bytes:
             _kept.move_to_end(key)
             return kept
     made = Block(size, seed)
-    global _kept_bytes
     with _kept_lock:
         if key not in _kept:
             _kept[key] = made

@@ -101,7 +101,9 @@ def pytest_args(
 # Checks at once, at most, per CPU: checks mostly wait on their servers, but each runs one (or
 # more), and a busy-polling one takes a core.  pytest-xdist workers are processes of their own.
 WORKERS_PER_CPU = 4  # on 2 cores, pytest's `check --all` took 46 s with 3 workers, 24 s with 8
-THREADS_PER_CPU = 8  # on 2 cores, `check --all` in threads: 23 s with 8, 17 s with 12
+# On 2 cores, `check --all` in threads: 23 s with 8, 17 s with 12; grading 20 + 1 submissions:
+# 45 s with 12, 43 s with 16 (its checks in turn, not yet chained: runner.schedule).
+THREADS_PER_CPU = 8
 
 
 def default_workers(costs: list[float], per_cpu: int = WORKERS_PER_CPU) -> int:
@@ -184,9 +186,8 @@ def run_in_process(
 ) -> None:
     """The checks in threads of this process (runner.run_in_threads), in the order that
     runner.schedule gives them: those in `first` ((implementation, requirement): failed last
-    time) first; no pytest
-    worker process to start, so the first check starts at once.  `args.exitfirst`: the first
-    fail ends the run; so does `stop` (--watch)."""
+    time) first.  No pytest worker process to start, so the first check starts at once.
+    `args.exitfirst`: the first fail ends the run; so does `stop` (--watch)."""
     options = Options(
         profile=get_profile(args.profile),
         seed=args.seed,
