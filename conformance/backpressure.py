@@ -67,6 +67,8 @@ def await_backpressure(session: Session, peer: Peer, limit: float) -> Backpressu
         seen = observe(session, peer.conn)
         if seen.held or not peer.conn.open or time.monotonic() >= deadline:
             break
+        if not session.server.alive():  # a client that reads nothing would not see it end
+            break
         session.quiet([peer], POLL)
     what = "backpressure" if seen.held else "no backpressure"
     session.transcript.add(peer.name, what, str(seen).encode())

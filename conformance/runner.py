@@ -281,6 +281,7 @@ def run_in_threads(
     halted = halted or threading.Event()
 
     def work() -> None:
+        live.work_for(halted)
         while (chain := todo.get()) is not None:
             handoff = Handoff()
             try:

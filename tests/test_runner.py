@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import threading
 from pathlib import Path
 
 from conformance.catalog import checks
+from conformance.driver import live
 from conformance.driver.target import Target
 from conformance.impls import Implementation
+from conformance.outcome import RunnerError
 from conformance.profiles import get_profile
 from conformance.runner import Handoff, Job, Options, evaluate, schedule
 from conformance.spec import DEFAULT_SPEC, load_spec
@@ -92,3 +95,27 @@ def test_a_pass_hands_the_server_on_and_anything_else_is_checked_again_on_a_fres
     buggy = impl("buggy", "forgets_z.py")
     result = evaluate(SPEC, SPEC.requirement("upper"), buggy, options, handoff)
     assert result.outcome == "fail" and handoff.server is None
+
+
+def test_a_thread_that_a_halted_run_left_behind_starts_no_server():
+    """-x or --watch ends a run while a check has not noticed its server killed: the run
+    returns without it (runner.UNWIND), and lets servers start again for the next; that
+    check's thread must start none (a restart, a check again on a fresh server): it would
+    outlive the run."""
+    halted, refused = threading.Event(), []
+
+    def left_behind() -> None:
+        live.work_for(halted)
+        halted.wait()
+        live.resume()  # the run has returned
+        try:
+            live.LIVE.refuse()
+        except RunnerError as exc:
+            refused.append(str(exc))
+
+    thread = threading.Thread(target=left_behind)
+    thread.start()
+    halted.set()
+    thread.join()
+    assert refused == ["the run was interrupted"]
+    live.LIVE.refuse()  # any other thread may start servers

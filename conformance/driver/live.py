@@ -22,11 +22,24 @@ class Live:
         self.stopping = False
 
     def refuse(self) -> None:
-        if self.stopping:
+        if self.stopping or worker_halted():
             raise RunnerError("the run was interrupted")
 
 
 LIVE = Live()
+_worker = threading.local()  # the run that a thread of runner.run_in_threads checks for
+
+
+def work_for(halted: threading.Event) -> None:
+    """This thread checks for the run that `halted` ends: once it is set, the thread starts no
+    server, also after resume(), when the run has returned and left it behind (a check that had
+    not noticed its server killed): what it started would outlive the run."""
+    _worker.halted = halted
+
+
+def worker_halted() -> bool:
+    halted = getattr(_worker, "halted", None)
+    return halted is not None and halted.is_set()
 
 
 def stop_all() -> None:
